@@ -1,0 +1,101 @@
+"""Domains, mailboxes and aliases: what a customer configures and maild serves."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from panel.models.accounts import Customer
+from panel.models.base import Base, IDNAName, UTCDateTime, to_unicode, utcnow
+from panel.models.enums import DomainStatus
+from panel.models.nodes import Node
+
+
+class Domain(Base):
+    __tablename__ = "domain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(IDNAName, unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("node.id"), index=True)
+    status: Mapped[DomainStatus] = mapped_column(
+        Enum(DomainStatus, native_enum=False, length=16), default=DomainStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+    node: Mapped[Node] = relationship()
+
+    @property
+    def display_name(self) -> str:
+        return to_unicode(self.name)
+
+
+class Mailbox(Base):
+    __tablename__ = "mailbox"
+    __table_args__ = (UniqueConstraint("domain_id", "local_part"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain_id: Mapped[int] = mapped_column(ForeignKey("domain.id"), index=True)
+    local_part: Mapped[str] = mapped_column(String(64), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    quota_bytes: Mapped[int] = mapped_column(BigInteger)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    apop_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Reported by maild (usage issue); zero until the first report arrives.
+    used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    domain: Mapped[Domain] = relationship()
+
+    @property
+    def email(self) -> str:
+        return f"{self.local_part}@{self.domain.name}"
+
+    @property
+    def display_email(self) -> str:
+        return f"{self.local_part}@{self.domain.display_name}"
+
+    @property
+    def used_percent(self) -> float:
+        return 100.0 * self.used_bytes / self.quota_bytes if self.quota_bytes else 0.0
+
+
+class Alias(Base):
+    """`local_part@domain` (or the catch-all `@domain`, local part '') -> destinations."""
+
+    __tablename__ = "alias"
+    __table_args__ = (UniqueConstraint("domain_id", "local_part"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain_id: Mapped[int] = mapped_column(ForeignKey("domain.id"), index=True)
+    local_part: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    domain: Mapped[Domain] = relationship()
+    destinations: Mapped[list[AliasDestination]] = relationship(
+        cascade="all, delete-orphan", order_by="AliasDestination.id"
+    )
+
+    @property
+    def is_catch_all(self) -> bool:
+        return self.local_part == ""
+
+    @property
+    def source(self) -> str:
+        return f"{self.local_part}@{self.domain.name}"
+
+    @property
+    def display_source(self) -> str:
+        return f"{self.local_part}@{self.domain.display_name}"
+
+
+class AliasDestination(Base):
+    __tablename__ = "alias_destination"
+    __table_args__ = (UniqueConstraint("alias_id", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alias_id: Mapped[int] = mapped_column(ForeignKey("alias.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(320))
