@@ -1,6 +1,8 @@
 """Server-rendered web UI: one blueprint per concern, templates mirrored under templates/."""
 from __future__ import annotations
 
+import importlib
+
 from flask import Flask, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, get_locale
@@ -11,15 +13,19 @@ from panel.models.base import to_unicode
 from panel.services.limits import format_bytes
 from panel.web.errors import register_error_pages
 from panel.web.i18n import LOCALE_KEY
-from panel.web.principal import ACTING_AS_KEY, current_actor
+from panel.web.principal import current_actor
+
+
+# One package per concern under panel/web/, each with routes.py defining `bp`.
+BLUEPRINTS = (
+    "auth",
+    "dashboard",
+)
 
 
 def register_web(app: Flask) -> None:
-    from panel.web.auth.routes import bp as auth_bp  # noqa: PLC0415
-    from panel.web.dashboard.routes import bp as dashboard_bp  # noqa: PLC0415
-
-    for blueprint in (auth_bp, dashboard_bp):
-        app.register_blueprint(blueprint)
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(f"panel.web.{name}.routes").bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -36,7 +42,7 @@ def register_web(app: Flask) -> None:
     def template_globals() -> dict[str, object]:
         actor = current_actor() if current_user.is_authenticated else None
         return {"actor": actor, "locale": str(get_locale()), "languages": app.config["LANGUAGES"],
-                "acting_as_key": ACTING_AS_KEY}
+                "has_endpoint": lambda endpoint: endpoint in app.view_functions}
 
     app.add_template_filter(format_bytes, "bytes")
     app.add_template_filter(to_unicode, "unicode_domain")
