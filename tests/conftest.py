@@ -101,3 +101,10 @@ def login_as(client: FlaskClient):  # type: ignore[no-untyped-def]
         return client
 
     return _login
+
+
+@pytest.fixture
+def english(client: FlaskClient) -> FlaskClient:
+    """The test client asking for English pages, so assertions read the source strings."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client

@@ -20,6 +20,10 @@ from panel.web.principal import current_actor
 BLUEPRINTS = (
     "auth",
     "dashboard",
+    "domains",
+    "mailboxes",
+    "aliases",
+    "plans",
 )
 
 

@@ -1,17 +1,31 @@
-"""Form fields shared by several screens: sizes typed in MiB/GiB and limits where empty is unlimited.
+"""Form pieces shared by several screens: fields for sizes, limits, money and tier, and the
+submit and delete-confirmation flows that turn service refusals into what the user sees.
 
 Services take sizes in bytes and limits as `int | None` (None is unlimited, 0 is zero); these
 fields turn what a person types into exactly that, and back again when a form is filled from a row.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from decimal import Context, Decimal, InvalidOperation
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
+from flask import flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, IntegerField
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, Field, IntegerField, SelectChoice, SelectField
 from wtforms.validators import NumberRange, Optional, StopValidation
 from wtforms.widgets import NumberInput
+
+from panel.models import Tier
+from panel.services.errors import Invalid
+from panel.web.auth.forms import ConfirmForm
+from panel.web.errors import form_error
+
+T = TypeVar("T")
 
 UNITS = {"MiB": 1024**2, "GiB": 1024**3}
 # Sizes live in BigInteger columns (signed 64 bit).
@@ -96,3 +110,76 @@ class LimitField(IntegerField):
         # Text that is not a number already has its error; a range error on top would only confuse.
         if self.process_errors:
             raise StopValidation()
+
+
+class MoneyField(DecimalField):
+    """An amount of money, zero or more, kept to two decimals (the price columns' precision)."""
+
+    MAX = Decimal("9999999999.99")
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("default", Decimal(0))
+        kwargs.setdefault("render_kw", {"min": 0, "step": "any"})
+        super().__init__(label, validators, places=None, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        text = str(valuelist[0]).strip().replace(",", "") if valuelist else ""
+        if not text:
+            self.data = Decimal(0)
+            return
+        self.data = None
+        try:
+            amount = Decimal(text) if len(text) <= _MAX_INPUT_LENGTH else Decimal("NaN")
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite():
+            raise ValueError(_l("Enter an amount such as 500 or 4.50."))
+        if not 0 <= amount <= self.MAX:
+            raise ValueError(_l("Enter an amount between 0 and %(max)s.", max=self.MAX))
+        self.data = amount.quantize(Decimal("0.01"))
+
+
+def _enum_value(value: Any) -> str:
+    """Select values as plain strings, whether they come from a form post or an Enum attribute."""
+    return value.value if isinstance(value, Enum) else str(value)
+
+
+class TierField(SelectField):
+    """Shared or dedicated; `.data` is the Tier's string value."""
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+        choices = [SelectChoice(Tier.SHARED.value, _l("Shared (pooled mail servers)")),
+                   SelectChoice(Tier.DEDICATED.value, _l("Dedicated (a mail server of its own)"))]
+        super().__init__(label, validators, choices=choices, coerce=_enum_value, **kwargs)
+
+
+def submit(form: FlaskForm, action: Callable[[], T]) -> T | None:
+    """Run `action` (a service call) when `form` validates; a refusal lands on the form as None.
+
+    NotFound and Forbidden are not caught: the app shows them as 404 and 403 pages.
+    """
+    if not form.validate_on_submit():
+        return None
+    try:
+        return action()
+    except Invalid as exc:
+        form_error(form, exc)
+        return None
+
+
+def confirm_delete(what: str, delete: Callable[[], None], *, cancel_url: str, done_url: str,
+                   consequences: Iterable[str] = ()) -> ResponseReturnValue:
+    """GET asks (listing what goes with the object); a POST with a valid CSRF token deletes.
+
+    A refusal from the service (e.g. a plan still in use) is shown on the object's page.
+    """
+    if request.method == "POST" and ConfirmForm().validate_on_submit():
+        try:
+            delete()
+        except Invalid as exc:
+            flash(str(exc.message), "danger")
+            return redirect(cancel_url)
+        flash(_("Deleted %(what)s.", what=what), "success")
+        return redirect(done_url)
+    return render_template("confirm_delete.html", what=what, consequences=list(consequences),
+                           cancel_url=cancel_url)

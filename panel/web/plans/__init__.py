@@ -1,0 +1,1 @@
+"""Customer plans: limits, tier and price, sold by the provider or a reseller."""
