@@ -35,6 +35,7 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "SECRET_KEY": env.get("SECRET_KEY") or _persisted_secret(instance_path, "secret_key"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "BUNDLE_DIR": env.get("TEGAMI_BUNDLE_DIR", str(instance_path / "bundle")),
+        "APOP_KEY_FILE": env.get("TEGAMI_APOP_KEY_FILE", str(instance_path / "apop.key")),
         "BABEL_DEFAULT_LOCALE": "ja",
         "LANGUAGES": ["ja", "en"],
         "PAGE_SIZE": 50,

@@ -32,7 +32,13 @@ def pg_schema_url(schema: str) -> tuple[str, dict[str, object]]:
 
 @pytest.fixture(scope="session")
 def pg_worker_schema(worker_id: str) -> str:
-    return f"tegami_{worker_id}"
+    """This worker's schema, emptied once per run so tables always match the current models."""
+    schema = f"tegami_{worker_id}"
+    engine = create_engine(PG_URL)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+    return schema
 
 
 def _config(tmp_path: Path) -> dict[str, object]:

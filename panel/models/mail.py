@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from panel.models.accounts import Customer
@@ -43,6 +43,8 @@ class Mailbox(Base):
     quota_bytes: Mapped[int] = mapped_column(BigInteger)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     apop_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # APOP needs a secret the server can recompute: Fernet-encrypted, only while APOP is on.
+    apop_secret: Mapped[str | None] = mapped_column(Text)
     # Reported by maild (usage issue); zero until the first report arrives.
     used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     message_count: Mapped[int] = mapped_column(Integer, default=0)

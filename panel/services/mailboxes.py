@@ -6,11 +6,11 @@ from sqlalchemy import func, select
 
 from panel.extensions import db
 from panel.models import Alias, Customer, Domain, Mailbox, Node, Role
-from panel.services import audit, limits, validation
+from panel.services import audit, limits, secrets, validation
 from panel.services.access import get_visible, require_role
 from panel.services.actor import Actor
 from panel.services.errors import Invalid
-from panel.services.passwords import check_policy, hash_password
+from panel.services.passwords import check_policy, hash_password, verify_password
 from panel.services.transaction import lock, unit_of_work
 
 STAFF = (Role.ADMIN, Role.RESELLER, Role.CUSTOMER)
@@ -80,7 +80,28 @@ def set_password(actor: Actor, mailbox_id: int, password: str) -> Mailbox:
     with unit_of_work():
         mailbox = get_visible(actor, Mailbox, mailbox_id)
         mailbox.password_hash = hash_password(password)
+        if mailbox.apop_enabled:  # APOP's secret is the password: it changes with it
+            mailbox.apop_secret = secrets.encrypt(password)
         audit.record(actor, "mailbox.password", mailbox, customer_id=mailbox.domain.customer_id)
+    return mailbox
+
+
+def set_apop(actor: Actor, mailbox_id: int, enabled: bool, password: str | None = None) -> Mailbox:
+    """Turn APOP on (the plan must allow it; the mailbox password is re-entered so the server can
+    keep it encrypted for APOP's digest) or off (the stored secret is dropped)."""
+    require_role(actor, *STAFF, Role.MAILBOX)
+    with unit_of_work():
+        mailbox = get_visible(actor, Mailbox, mailbox_id)
+        if enabled:
+            if not mailbox.domain.customer.plan.allow_apop:
+                raise Invalid("apop_enabled", _l("Your plan does not allow APOP."))
+            if not password or not verify_password(password, mailbox.password_hash):
+                raise Invalid("password", _l("Enter the mailbox's current password to turn APOP on."))
+            mailbox.apop_secret = secrets.encrypt(password)
+        else:
+            mailbox.apop_secret = None
+        mailbox.apop_enabled = enabled
+        audit.record(actor, "mailbox.apop", mailbox, customer_id=mailbox.domain.customer_id, enabled=enabled)
     return mailbox
 
 
