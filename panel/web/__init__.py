@@ -20,9 +20,6 @@ from panel.web.principal import current_actor
 BLUEPRINTS = (
     "auth",
     "dashboard",
-    "domains",
-    "mailboxes",
-    "aliases",
     "plans",
 )
 
