@@ -21,6 +21,7 @@ BLUEPRINTS = (
     "auth",
     "dashboard",
     "plans",
+    "allowances",
 )
 
 

@@ -1,0 +1,1 @@
+"""Reseller plans (allowances): what the provider lets a reseller share out."""
