@@ -1,0 +1,204 @@
+"""The mail store shared by SMTP delivery, IMAP and POP3: Maildirs in Dovecot's layout.
+
+`<root>/<domain>/<local>/Maildir` is INBOX; other folders are `.Name` directories inside it.
+Open folders are cached per process and shared by every session, so changes are seen at once;
+folders nobody watches are evicted beyond `cache_size`.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections import OrderedDict
+from pathlib import Path
+
+from maild.config import Mailbox
+from maild.store import names
+from maild.store.folder import Folder
+from maild.store.quota import QuotaCounter, Usage
+
+SPECIAL_USE = {"Sent": "\\Sent", "Drafts": "\\Drafts", "Trash": "\\Trash", "Junk": "\\Junk", "Archive": "\\Archive"}
+SUBSCRIPTIONS_FILE = "subscriptions"
+
+
+class FolderNotFound(LookupError):
+    """No folder by that name."""
+
+
+class FolderExists(Exception):
+    """A folder by that name already exists."""
+
+
+def _path_component(value: str) -> str:
+    if not value or value in (".", "..") or "/" in value or "\x00" in value:
+        raise ValueError(f"unsafe path component {value!r}")
+    return value
+
+
+class Store:
+    """Maildir storage for all mailboxes under `root`."""
+
+    def __init__(self, root: Path, cache_size: int = 256) -> None:
+        self.root = Path(root)
+        self.cache_size = cache_size
+        self._folders: OrderedDict[tuple[Path, str], Folder] = OrderedDict()
+        self._opening: dict[tuple[Path, str], asyncio.Task[Folder]] = {}
+        self._quotas: dict[Path, QuotaCounter] = {}
+
+    def maildir(self, mailbox: Mailbox) -> Path:
+        """INBOX of `mailbox`: `<root>/<domain>/<local>/Maildir`."""
+        return self.root / _path_component(mailbox.domain.lower()) / _path_component(mailbox.local_part.lower()) / "Maildir"
+
+    def _folder_path(self, mailbox: Mailbox, name: str) -> Path:
+        base = self.maildir(mailbox)
+        return base if name == names.INBOX else base / names.directory_name(name)
+
+    # ---- delivery and quota (used by SMTP and the queue) --------------------------------
+
+    async def deliver(self, mailbox: Mailbox, data: bytes, folder: str = names.INBOX) -> None:
+        """Store `data` durably in `folder` (created if missing) before returning.
+
+        Updates the quota usage and the folder index and wakes IDLE sessions. Does not check
+        the quota: SMTP refuses over-quota mail at RCPT time (`usage()` is cheap).
+        """
+        target = await self.folder(mailbox, folder, create=True)
+        await target.append(data)
+
+    def usage(self, mailbox: Mailbox) -> Usage:
+        """Bytes and messages stored for `mailbox`, from the incremental counter."""
+        return self._quota(mailbox).usage
+
+    async def recalc(self, mailbox: Mailbox) -> Usage:
+        """Recount usage from the files (`maild quota recalc`)."""
+        return await asyncio.to_thread(self._quota(mailbox).recalc)
+
+    def _quota(self, mailbox: Mailbox) -> QuotaCounter:
+        root = self.maildir(mailbox)
+        counter = self._quotas.get(root)
+        if counter is None:
+            root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            counter = self._quotas[root] = QuotaCounter(root)
+        return counter
+
+    # ---- folders -------------------------------------------------------------------------
+
+    async def folder(self, mailbox: Mailbox, name: str, create: bool = False) -> Folder:
+        """The shared open folder `name` (FolderNotFound unless it exists or `create`)."""
+        name = names.normalize(name)
+        path = self._folder_path(mailbox, name)
+        key = (path, name)
+        cached = self._folders.get(key)
+        if cached is not None:
+            self._folders.move_to_end(key)
+            return cached
+        if name != names.INBOX and not create and not await asyncio.to_thread(path.is_dir):
+            raise FolderNotFound(name)
+        task = self._opening.get(key)
+        if task is None:
+            quota = self._quota(mailbox)
+            task = self._opening[key] = asyncio.ensure_future(asyncio.to_thread(Folder.open, name, path, quota))
+            task.add_done_callback(lambda _: self._opening.pop(key, None))
+        folder = await asyncio.shield(task)
+        if key not in self._folders:
+            self._folders[key] = folder
+            self._evict()
+        return self._folders[key]
+
+    def _evict(self) -> None:
+        idle = [key for key, folder in self._folders.items()
+                if not folder.watched and not folder.lock.locked() and not folder.busy]
+        for key in idle[: max(0, len(self._folders) - self.cache_size)]:
+            del self._folders[key]
+
+    async def list_folders(self, mailbox: Mailbox) -> list[str]:
+        """All folder names of `mailbox`, INBOX first."""
+        root = self.maildir(mailbox)
+
+        def scan() -> list[str]:
+            root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            found = (names.folder_name(entry.name) for entry in os.scandir(root) if entry.is_dir())
+            return sorted(name for name in found if name)
+
+        return [names.INBOX] + await asyncio.to_thread(scan)
+
+    async def create_folder(self, mailbox: Mailbox, name: str) -> None:
+        name = names.normalize(name)
+        path = self._folder_path(mailbox, name)
+        if name == names.INBOX or await asyncio.to_thread(path.exists):
+            raise FolderExists(name)
+        await self.folder(mailbox, name, create=True)
+
+    async def ensure_special_folders(self, mailbox: Mailbox) -> None:
+        """Create Sent, Drafts, Trash, Junk and Archive (subscribed) if missing: first login."""
+        existing = set(await self.list_folders(mailbox))
+        missing = [name for name in SPECIAL_USE if name not in existing]
+        for name in missing:
+            await self.folder(mailbox, name, create=True)
+        if missing:
+            await self.set_subscribed(mailbox, missing, True)
+
+    async def delete_folder(self, mailbox: Mailbox, name: str) -> None:
+        """Remove a folder and its messages (INBOX cannot be deleted)."""
+        name = names.normalize(name)
+        if name == names.INBOX:
+            raise FolderExists(name)
+        path = self._folder_path(mailbox, name)
+        folder = await self.folder(mailbox, name)
+        await folder.expunge(list(folder.uids))
+        async with folder.lock:
+            self._folders.pop((path, name), None)
+            await asyncio.to_thread(shutil.rmtree, path)
+
+    async def rename_folder(self, mailbox: Mailbox, old: str, new: str) -> None:
+        """Rename a folder and its children (INBOX's messages move to the new folder, RFC 3501)."""
+        old, new = names.normalize(old), names.normalize(new)
+        new_path = self._folder_path(mailbox, new)
+        if new == names.INBOX or await asyncio.to_thread(new_path.exists):
+            raise FolderExists(new)
+        if old == names.INBOX:
+            inbox = await self.folder(mailbox, names.INBOX)
+            target = await self.folder(mailbox, new, create=True)
+            for uid in list(inbox.uids):
+                message = inbox.message(uid)
+                if message is not None:
+                    await target.append(await inbox.read(uid), message.flags, message.internal_date)
+            await inbox.expunge(list(inbox.uids))
+            return
+        children = [name for name in await self.list_folders(mailbox)
+                    if name == old or name.startswith(old + names.SEPARATOR)]
+        if not children:
+            raise FolderNotFound(old)
+        for name in children:
+            source = self._folder_path(mailbox, name)
+            for key in [key for key in self._folders if key[0] == source]:
+                if self._folders[key].watched:
+                    raise FolderExists(name)  # open elsewhere: refuse rather than pull it away
+                del self._folders[key]
+            target = self._folder_path(mailbox, new + name[len(old):])
+            await asyncio.to_thread(os.rename, source, target)
+
+    # ---- subscriptions (Dovecot's `subscriptions` file, one name per line) ---------------
+
+    async def subscriptions(self, mailbox: Mailbox) -> list[str]:
+        path = self.maildir(mailbox) / SUBSCRIPTIONS_FILE
+
+        def read() -> list[str]:
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except FileNotFoundError:
+                return []
+            return [line for line in lines if line and line != "V\t2"]
+
+        return await asyncio.to_thread(read)
+
+    async def set_subscribed(self, mailbox: Mailbox, folder_names: list[str], subscribed: bool) -> None:
+        current = await self.subscriptions(mailbox)
+        wanted = [n for n in current if n not in folder_names] + (folder_names if subscribed else [])
+        path = self.maildir(mailbox) / SUBSCRIPTIONS_FILE
+
+        def write() -> None:
+            tmp = path.with_name(SUBSCRIPTIONS_FILE + ".tmp")
+            tmp.write_text("".join(name + "\n" for name in dict.fromkeys(wanted)), encoding="utf-8")
+            os.replace(tmp, path)
+
+        await asyncio.to_thread(write)
