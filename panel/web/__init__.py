@@ -22,6 +22,7 @@ BLUEPRINTS = (
     "dashboard",
     "plans",
     "allowances",
+    "resellers",
 )
 
 

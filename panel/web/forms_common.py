@@ -16,12 +16,14 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, Field, IntegerField, SelectChoice, SelectField
-from wtforms.validators import NumberRange, Optional, StopValidation
+from wtforms import DecimalField, Field, IntegerField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import NumberInput
 
 from panel.models import Tier
+from panel.services import validation
 from panel.services.errors import Invalid
+from panel.services.passwords import check_policy
 from panel.web.auth.forms import ConfirmForm
 from panel.web.errors import form_error
 
@@ -153,6 +155,23 @@ class TierField(SelectField):
         super().__init__(label, validators, choices=choices, coerce=_enum_value, **kwargs)
 
 
+def choices(rows: Iterable[Any], optgroup: str | None = None) -> list[SelectChoice]:
+    """(value, label) rows from a query as select options."""
+    return [SelectChoice(value, label, optgroup=optgroup) for value, label in rows]
+
+
+def login_email_field() -> StringField:
+    """The e-mail address a new staff login signs in with (form field `email`, as the service names it)."""
+    return StringField(_l("Login e-mail address"), validators=[DataRequired(), Length(max=320)],
+                       render_kw={"autocomplete": "off"})
+
+
+def new_password_field() -> PasswordField:
+    """A password chosen for a new login (form field `password`); the service's policy checks it."""
+    return PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)],
+                         description=_l("At least 10 characters."), render_kw={"autocomplete": "new-password"})
+
+
 def submit(form: FlaskForm, action: Callable[[], T]) -> T | None:
     """Run `action` (a service call) when `form` validates; a refusal lands on the form as None.
 
@@ -183,3 +202,25 @@ def confirm_delete(what: str, delete: Callable[[], None], *, cancel_url: str, do
         return redirect(done_url)
     return render_template("confirm_delete.html", what=what, consequences=list(consequences),
                            cancel_url=cancel_url)
+
+
+def create_with_first_login(form: FlaskForm, create: Callable[[], T], add_login: Callable[[T], object],
+                            undo: Callable[[T], None]) -> T | None:
+    """Create an owner (reseller, customer) and its first staff login as one step for the user.
+
+    The login's address and password pass the service's checks before anything is written; if
+    the login is still refused (say, the address was taken meanwhile), `undo` removes the owner,
+    so a refusal never leaves an owner nobody can log in to.
+    """
+    def both() -> T:
+        validation.email_address(form.email.data or "", "email")
+        check_policy(form.password.data or "")
+        owner = create()
+        try:
+            add_login(owner)
+        except Invalid:
+            undo(owner)
+            raise
+        return owner
+
+    return submit(form, both)

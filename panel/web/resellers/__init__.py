@@ -1,0 +1,1 @@
+"""Resellers and their first staff login (admin only)."""
