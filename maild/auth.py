@@ -1,0 +1,126 @@
+"""Mailbox logins for every protocol: hash checks off the event loop, failures throttled.
+
+`Authenticator.login` checks a password against the bundle's passlib hash in a worker thread
+(argon2 takes tens of milliseconds: never on the loop). Failures are counted per client IP and per
+account over a sliding window: past `tarpit_after` each further attempt is delayed (tarpit), past
+`refuse_after` attempts are refused outright (a temporary refusal, so legitimate clients recover).
+SMTP, IMAP and POP3 share one Authenticator so a guesser cannot rotate protocols.
+"""
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from passlib.context import CryptContext
+
+from maild.config import Config, Mailbox
+
+_HASHES = CryptContext(schemes=["argon2", "bcrypt"])
+# Verified when the account does not exist, so a miss costs the same time as a wrong password.
+_DUMMY_HASH = _HASHES.handler("bcrypt").using(rounds=4).hash("no such account")
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    window: float = 900.0  # seconds a failure counts against an IP or an account
+    tarpit_after: int = 3  # failures before answers are delayed
+    tarpit_step: float = 1.0  # seconds added per failure past tarpit_after
+    tarpit_max: float = 10.0
+    refuse_after: int = 10  # failures before attempts are refused without a check
+    max_tracked: int = 100_000  # keys kept before expired ones are swept
+
+
+class Throttle:
+    """Failure counts over a sliding window, per key (`ip:...` and `account:...`)."""
+
+    def __init__(self, policy: ThrottlePolicy | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.policy = policy or ThrottlePolicy()
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def failures(self, key: str) -> int:
+        recent = self._failures.get(key)
+        if recent is None:
+            return 0
+        horizon = self._clock() - self.policy.window
+        while recent and recent[0] < horizon:
+            recent.popleft()
+        if not recent:
+            del self._failures[key]
+            return 0
+        return len(recent)
+
+    def record_failure(self, key: str) -> None:
+        if len(self._failures) >= self.policy.max_tracked:
+            self._sweep()
+        self._failures.setdefault(key, deque()).append(self._clock())
+
+    def clear(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+    def refused(self, *keys: str) -> bool:
+        return any(self.failures(key) >= self.policy.refuse_after for key in keys)
+
+    def delay(self, *keys: str) -> float:
+        """The tarpit delay owed before answering an attempt by these keys."""
+        worst = max((self.failures(key) for key in keys), default=0)
+        excess = worst - self.policy.tarpit_after + 1
+        return 0.0 if excess <= 0 else min(self.policy.tarpit_max, excess * self.policy.tarpit_step)
+
+    def _sweep(self) -> None:
+        for key in list(self._failures):
+            self.failures(key)
+
+
+class Outcome(enum.Enum):
+    OK = "ok"
+    INVALID = "invalid"
+    THROTTLED = "throttled"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    outcome: Outcome
+    mailbox: Mailbox | None = None
+
+
+class Authenticator:
+    """Password logins against a Config's mailboxes, throttled per client IP and per account."""
+
+    def __init__(self, throttle: Throttle | None = None) -> None:
+        self.throttle = throttle or Throttle()
+
+    def refused(self, ip: str) -> bool:
+        """Whether this client is refused before it even names an account."""
+        return self.throttle.refused(f"ip:{ip}")
+
+    async def login(self, config: Config, ip: str, username: str, password: str) -> LoginResult:
+        address = username.strip().lower()
+        keys = (f"ip:{ip}", f"account:{address}")
+        if self.throttle.refused(*keys):
+            return LoginResult(Outcome.THROTTLED)
+        mailbox = config.mailbox(address)
+        hashed = mailbox.password_hash if mailbox is not None and mailbox.enabled else _DUMMY_HASH
+        valid = await asyncio.to_thread(_verify, password, hashed)
+        if valid and mailbox is not None and mailbox.enabled:
+            self.throttle.clear(keys[0])
+            self.throttle.clear(keys[1])
+            return LoginResult(Outcome.OK, mailbox)
+        delay = self.throttle.delay(*keys)
+        for key in keys:
+            self.throttle.record_failure(key)
+        if delay:
+            await asyncio.sleep(delay)
+        return LoginResult(Outcome.INVALID)
+
+
+def _verify(password: str, hashed: str) -> bool:
+    """passlib's check; a malformed or unknown hash in the bundle fails the login, never crashes it."""
+    try:
+        return _HASHES.verify(password, hashed)
+    except (ValueError, TypeError):
+        return False

@@ -1,0 +1,61 @@
+"""What every protocol server gets from the daemon: config, store, queue, logins and TLS.
+
+The store and queue are described by the small protocols below (what SMTP, IMAP and POP3 call),
+so a server module depends on behaviour, not on a concrete class.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from maild.auth import Authenticator
+from maild.config import Config, Mailbox
+from maild.smtp.ratelimit import SendRate
+from maild.tls import ServerTls, TlsCache
+
+
+class ConfigSource(Protocol):
+    """Holds the running Config; a reload replaces `current` as a whole."""
+
+    @property
+    def current(self) -> Config: ...
+
+
+class Usage(Protocol):
+    @property
+    def bytes(self) -> int: ...
+
+    @property
+    def messages(self) -> int: ...
+
+
+class MailStore(Protocol):
+    async def deliver(self, mailbox: Mailbox, data: bytes, folder: str = "INBOX") -> object:
+        """Durable (fsync'd file and directory) before it returns."""
+
+    def usage(self, mailbox: Mailbox) -> Usage: ...
+
+
+class OutboundQueue(Protocol):
+    async def enqueue(self, sender: str, recipients: list[str], data: bytes) -> object:
+        """Durable before it returns; the delivery worker takes it from there."""
+
+
+@dataclass
+class Runtime:
+    configs: ConfigSource
+    store: MailStore
+    queue: OutboundQueue
+    data_dir: Path
+    authenticator: Authenticator = field(default_factory=Authenticator)
+    tls_cache: TlsCache = field(default_factory=TlsCache)
+    send_rate: SendRate = field(default_factory=SendRate)  # shared by every submission listener
+
+    @property
+    def config(self) -> Config:
+        return self.configs.current
+
+    def tls(self, config: Config) -> ServerTls:
+        """The TLS contexts for `config`, built once per distinct set of certificates."""
+        return self.tls_cache.get(config, self.data_dir)

@@ -1,0 +1,1 @@
+"""SMTP for maild: MX and submission listeners on aiosmtpd (see server.py)."""

@@ -1,0 +1,287 @@
+"""aiosmtpd handlers: MX (mail for hosted domains) and submission (authenticated users).
+
+Each recipient is decided at RCPT time (routing, size, quota, rate); DATA re-checks what only
+the content can show, prepends trace headers, and answers 250 only after every local copy is
+durable in the store and every remote copy durable in the queue.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from functools import lru_cache
+
+import dns.resolver
+from aiosmtpd.smtp import MISSING, AuthResult
+
+from maild import replies
+from maild.auth import Outcome
+from maild.config import Config, Mailbox
+from maild.runtime import Runtime
+from maild.smtp import routing, signing, trace, verify
+from maild.smtp.protocol import MailEnvelope, MailSession, MailSMTP
+from maild.smtp.routing import Refused
+
+log = logging.getLogger(__name__)
+
+MAX_RECIPIENTS = 1000
+NULL_SENDER = "<>"  # kept as the envelope's mail_from: aiosmtpd treats "" as "no MAIL yet"
+
+
+@lru_cache(maxsize=8)
+def _resolver(nameservers: tuple[str, ...]) -> dns.resolver.Resolver:
+    return verify.make_resolver(nameservers)
+
+
+def declared_size(mail_options: list[str]) -> int | None:
+    """The `SIZE=` a client declared at MAIL (aiosmtpd has checked it is all digits)."""
+    for option in mail_options:
+        name, _, value = option.partition("=")
+        if name.upper() == "SIZE" and value.isdigit():
+            return int(value)
+    return None
+
+
+def over_quota(usage_bytes: int, mailbox: Mailbox, incoming: int) -> bool:
+    """Whether `incoming` more bytes would not fit; a quota of 0 means unlimited."""
+    return mailbox.quota_bytes > 0 and usage_bytes + incoming > mailbox.quota_bytes
+
+
+class MailHandler:
+    """What MX and submission share: EHLO keywords, routing, checks, delivery, error replies."""
+
+    advertise_auth = False
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def handle_EHLO(
+        self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        keywords = [line[4:] for line in responses[1:] if line[4:] != "HELP"]
+        if not self.advertise_auth:
+            keywords = [keyword for keyword in keywords if not keyword.startswith("AUTH")]
+        keywords += ["PIPELINING", "ENHANCEDSTATUSCODES"]
+        return [responses[0]] + [f"250-{keyword}" for keyword in keywords[:-1]] + [f"250 {keywords[-1]}"]
+
+    async def handle_exception(self, error: Exception) -> str:
+        """Anything unexpected is temporary for the client (it retries) and logged for us."""
+        log.error("SMTP session failed", exc_info=error)
+        return str(replies.TEMPORARY_FAILURE)
+
+    def usage_bytes(self, mailbox: Mailbox) -> int:
+        return self.runtime.store.usage(mailbox).bytes
+
+    def check_recipient(self, config: Config, envelope: MailEnvelope, address: str) -> routing.Route:
+        """The route for a local recipient, refused when unknown, too big or full."""
+        route = routing.resolve(config, address)
+        size = envelope.routing.declared_size
+        for mailbox in route.local:
+            if size is not None and size > mailbox.max_message_bytes:
+                raise Refused(replies.MESSAGE_TOO_BIG.format(limit=mailbox.max_message_bytes))
+            if over_quota(self.usage_bytes(mailbox), mailbox, size or 1):
+                raise Refused(replies.OVER_QUOTA.format(address=address))
+        return route
+
+    @staticmethod
+    def accept_recipient(envelope: MailEnvelope, address: str, route: routing.Route, options: list[str]) -> str:
+        for mailbox in route.local:
+            envelope.routing.local[mailbox.id] = mailbox
+        for remote in route.remote:
+            envelope.routing.remote[remote] = None
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return replies.RECIPIENT_OK.format(address=address)
+
+    @staticmethod
+    def accept_sender(envelope: MailEnvelope, address: str, options: list[str]) -> str:
+        envelope.mail_from = address or NULL_SENDER
+        envelope.mail_options.extend(options)
+        envelope.routing.declared_size = declared_size(options)
+        return replies.SENDER_OK.format(address=address)
+
+    def content_refusal(self, config: Config, envelope: MailEnvelope, size: int, sender_limit: int | None) -> str | None:
+        """Why the received content cannot be taken (size over a plan limit, a mailbox full)."""
+        limits = [config.server.max_message_bytes, *(m.max_message_bytes for m in envelope.routing.local.values())]
+        if sender_limit is not None:
+            limits.append(sender_limit)
+        if size > min(limits):
+            return replies.MESSAGE_TOO_BIG.format(limit=min(limits))
+        for mailbox in envelope.routing.local.values():
+            if over_quota(self.usage_bytes(mailbox), mailbox, size):
+                return replies.OVER_QUOTA.format(address=mailbox.address)
+        return None
+
+    async def deliver(self, envelope: MailEnvelope, message: bytes) -> None:
+        """Local copies into the store, the rest into the queue; durable when this returns."""
+        sender = "" if envelope.mail_from == NULL_SENDER else envelope.mail_from or ""
+        work = [self.runtime.store.deliver(mailbox, message) for mailbox in envelope.routing.local.values()]
+        if envelope.routing.remote:
+            work.append(self.runtime.queue.enqueue(sender, list(envelope.routing.remote), message))
+        await asyncio.gather(*work)
+
+    @staticmethod
+    def hop(server: MailSMTP, session: MailSession) -> trace.Hop:
+        return trace.Hop(
+            helo=session.host_name or "unknown",
+            ip=str(session.peer[0]) if session.peer else "unknown",
+            esmtp=session.extended_smtp,
+            tls=server.tls_info(),
+            authenticated=session.mailbox is not None,
+        )
+
+    @staticmethod
+    def received(server: MailSMTP, session: MailSession, envelope: MailEnvelope, queue_id: str) -> bytes:
+        recipient = envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None
+        return trace.received(MailHandler.hop(server, session), session.config.server.hostname, queue_id, recipient)
+
+
+class MxHandler(MailHandler):
+    """Mail from the internet for the domains hosted on this node; never a relay."""
+
+    async def handle_AUTH(self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, args: list[str]) -> str:
+        return str(replies.AUTH_UNAVAILABLE)
+
+    async def handle_MAIL(
+        self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, address: str, options: list[str]
+    ) -> str:
+        if address == NULL_SENDER:
+            address = ""
+        return self.accept_sender(envelope, address, options)
+
+    async def handle_RCPT(
+        self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, address: str, options: list[str]
+    ) -> str:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return str(replies.TOO_MANY_RECIPIENTS)
+        try:
+            route = self.check_recipient(session.config, envelope, address)
+        except Refused as refused:
+            return refused.reply
+        return self.accept_recipient(envelope, address, route, options)
+
+    async def handle_DATA(self, server: MailSMTP, session: MailSession, envelope: MailEnvelope) -> str:
+        content = envelope.original_content or b""
+        refusal = self.content_refusal(session.config, envelope, len(content), None)
+        if refusal:
+            return refusal
+        queue_id = trace.new_queue_id()
+        hop = self.hop(server, session)
+        peer = verify.Peer(ip=hop.ip, helo=hop.helo, mail_from="" if envelope.mail_from == NULL_SENDER else envelope.mail_from or "")
+        results = await verify.authentication_results(
+            session.config.server.hostname, peer, content, _resolver(session.config.server.resolver)
+        )
+        await self.deliver(envelope, self.received(server, session, envelope, queue_id) + results + content)
+        log.info("%s accepted from %s for %d recipient(s)", queue_id, hop.ip, len(envelope.rcpt_tos))
+        return replies.ACCEPTED.format()
+
+
+class SubmissionHandler(MailHandler):
+    """Mail from this node's own users: AUTH first (PLAIN, LOGIN), then any recipient."""
+
+    advertise_auth = True
+
+    async def handle_AUTH(self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, args: list[str]) -> object:
+        if self.runtime.authenticator.refused(str(session.peer[0])):
+            return str(replies.AUTH_THROTTLED)
+        return MISSING
+
+    async def auth_PLAIN(self, server: MailSMTP, args: list[str]) -> AuthResult:
+        blob = await self._initial_response(server, args, "")
+        if blob is None:
+            return AuthResult(success=False, handled=True)
+        parts = blob.split(b"\x00")
+        if len(parts) != 3:
+            return AuthResult(success=False, handled=False, message=str(replies.AUTH_MALFORMED))
+        return await self._login(server, parts[1], parts[2])
+
+    async def auth_LOGIN(self, server: MailSMTP, args: list[str]) -> AuthResult:
+        username = await self._initial_response(server, args, "Username:")
+        if username is None:
+            return AuthResult(success=False, handled=True)
+        password = await server.challenge_auth("Password:")
+        if password is MISSING:
+            return AuthResult(success=False, handled=True)
+        return await self._login(server, username, password)
+
+    @staticmethod
+    async def _initial_response(server: MailSMTP, args: list[str], challenge: str) -> bytes | None:
+        """The client's first AUTH response, inline or after a challenge; None once answered."""
+        if len(args) == 1:
+            response = await server.challenge_auth(challenge)
+            return None if response is MISSING else response
+        try:
+            return base64.b64decode(args[1], validate=True)
+        except (binascii.Error, ValueError):
+            await server.push(str(replies.AUTH_MALFORMED))
+            return None
+
+    async def _login(self, server: MailSMTP, username: bytes, password: bytes) -> AuthResult:
+        session: MailSession = server.session
+        result = await self.runtime.authenticator.login(
+            session.config, str(session.peer[0]), username.decode("utf-8", "replace"), password.decode("utf-8", "replace")
+        )
+        if result.outcome is Outcome.OK:
+            session.mailbox = result.mailbox
+            return AuthResult(success=True, auth_data=result.mailbox.address, message=str(replies.AUTH_OK))
+        reply = replies.AUTH_THROTTLED if result.outcome is Outcome.THROTTLED else replies.AUTH_INVALID
+        log.info("AUTH failed from %s (%s)", session.peer[0], result.outcome.value)
+        return AuthResult(success=False, handled=False, message=str(reply))
+
+    async def handle_MAIL(
+        self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, address: str, options: list[str]
+    ) -> str:
+        mailbox = session.mailbox
+        if mailbox is None:
+            return str(replies.AUTH_REQUIRED)
+        if address == NULL_SENDER:
+            return str(replies.SENDER_REQUIRED)
+        if not routing.may_send_as(session.config, mailbox, address):
+            return replies.SENDER_NOT_OWNED.format(address=address)
+        limit = mailbox.sends_per_hour
+        if limit is not None and self.runtime.send_rate.sent(mailbox.id) >= limit:
+            return replies.RATE_LIMITED.format(limit=limit)
+        size = declared_size(options)
+        if size is not None and size > mailbox.max_message_bytes:
+            return replies.MESSAGE_TOO_BIG.format(limit=mailbox.max_message_bytes)
+        return self.accept_sender(envelope, address, options)
+
+    async def handle_RCPT(
+        self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, address: str, options: list[str]
+    ) -> str:
+        mailbox = session.mailbox
+        assert mailbox is not None  # MAIL required it
+        limit = mailbox.sends_per_hour
+        if limit is not None and self.runtime.send_rate.sent(mailbox.id) + len(envelope.rcpt_tos) >= limit:
+            return replies.RATE_LIMITED.format(limit=limit)
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return str(replies.TOO_MANY_RECIPIENTS)
+        try:
+            normalized = routing.normalize(address)
+            if routing.hosted_domain(session.config, normalized) is None:
+                route = routing.Route(remote=(address,))
+            else:
+                route = self.check_recipient(session.config, envelope, address)
+        except Refused as refused:
+            return refused.reply
+        return self.accept_recipient(envelope, address, route, options)
+
+    async def handle_DATA(self, server: MailSMTP, session: MailSession, envelope: MailEnvelope) -> str:
+        mailbox = session.mailbox
+        assert mailbox is not None
+        content = envelope.original_content or b""
+        refusal = self.content_refusal(session.config, envelope, len(content), mailbox.max_message_bytes)
+        if refusal:
+            return refusal
+        queue_id = trace.new_queue_id()
+        headers = self.received(server, session, envelope, queue_id)
+        sender_domain = routing.normalize(envelope.mail_from or "").rpartition("@")[2]
+        domain = session.config.domains.get(sender_domain)
+        if domain is not None and domain.dkim is not None:
+            headers += await signing.dkim_signature(content, domain.name, domain.dkim)
+        await self.deliver(envelope, headers + content)
+        self.runtime.send_rate.record(mailbox.id, len(envelope.rcpt_tos))
+        log.info("%s submitted by %s for %d recipient(s)", queue_id, mailbox.address, len(envelope.rcpt_tos))
+        return replies.ACCEPTED.format()

@@ -1,0 +1,107 @@
+"""Where a recipient's mail goes: local mailboxes and remote addresses, from a Config.
+
+Lookup order for a hosted, active domain: the mailbox, then an alias for the exact address, then
+the domain's catch-all (`@domain`). Aliases expand recursively (an alias may point at another
+alias or catch-all) with loop protection; destinations outside this node go to the queue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from maild import replies
+from maild.config import Config, Domain, Mailbox
+
+MAX_ALIAS_DEPTH = 8
+
+
+class Refused(Exception):
+    """A recipient or sender refused with `reply` (an SMTP reply line)."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
+@dataclass(frozen=True)
+class Route:
+    local: tuple[Mailbox, ...] = ()
+    remote: tuple[str, ...] = ()
+
+
+def normalize(address: str) -> str:
+    """`local@domain` with the domain lower-case IDNA and the local part lower-case.
+
+    Raises Refused for a domain that cannot be encoded (hostile or broken input).
+    """
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise Refused(replies.NO_SUCH_USER.format(address=address))
+    try:
+        ascii_domain = domain.rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise Refused(replies.RELAY_DENIED.format(address=address)) from None
+    return f"{local.lower()}@{ascii_domain}"
+
+
+def hosted_domain(config: Config, address: str) -> Domain | None:
+    """The active domain hosted here that `address` (normalized) belongs to, if any."""
+    domain = config.domains.get(address.rpartition("@")[2])
+    return domain if domain is not None and domain.status == "active" else None
+
+
+def resolve(config: Config, address: str) -> Route:
+    """The route for a recipient in a hosted domain; raises Refused with the reply otherwise."""
+    normalized = normalize(address)
+    if hosted_domain(config, normalized) is None:
+        raise Refused(replies.RELAY_DENIED.format(address=address))
+    mailbox = config.mailbox(normalized)
+    if mailbox is not None and not mailbox.enabled:
+        raise Refused(replies.MAILBOX_DISABLED.format(address=address))
+    local: dict[int, Mailbox] = {}
+    remote: dict[str, None] = {}
+    if not _expand(config, normalized, local, remote, seen=set(), depth=0):
+        raise Refused(replies.NO_SUCH_USER.format(address=address))
+    return Route(tuple(local.values()), tuple(remote))
+
+
+def _expand(
+    config: Config, address: str, local: dict[int, Mailbox], remote: dict[str, None], seen: set[str], depth: int
+) -> bool:
+    """Add `address`'s destinations to `local`/`remote`; False when it leads nowhere."""
+    if address in seen or depth > MAX_ALIAS_DEPTH:
+        return False
+    seen.add(address)
+    if hosted_domain(config, address) is None:
+        remote[address] = None
+        return True
+    mailbox = config.mailbox(address)
+    if mailbox is not None:
+        if mailbox.enabled:
+            local[mailbox.id] = mailbox
+        return mailbox.enabled
+    alias = config.aliases.get(address) or config.aliases.get("@" + address.rpartition("@")[2])
+    if alias is None:
+        return False
+    found = False
+    for destination in alias.destinations:
+        try:
+            target = normalize(destination)
+        except Refused:
+            continue
+        found = _expand(config, target, local, remote, seen, depth + 1) or found
+    return found
+
+
+def may_send_as(config: Config, mailbox: Mailbox, sender: str) -> bool:
+    """Whether an authenticated `mailbox` may use `sender`: its own address or an alias of it."""
+    try:
+        normalized = normalize(sender)
+    except Refused:
+        return False
+    if normalized == mailbox.address.lower():
+        return True
+    alias = config.aliases.get(normalized)
+    if alias is None:
+        return False
+    own = mailbox.address.lower()
+    return any(destination.lower() == own for destination in alias.destinations)

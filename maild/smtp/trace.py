@@ -1,0 +1,51 @@
+"""Trace header fields maild prepends to a message: Received (RFC 5321 4.4, RFC 3848 protocols)."""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from email.utils import format_datetime
+from datetime import datetime, timezone
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def header_safe(text: str) -> str:
+    """`text` with control characters (header injection) and undecodable bytes replaced."""
+    return _UNSAFE.sub("?", text)
+
+
+def new_queue_id() -> str:
+    return secrets.token_hex(6).upper()
+
+
+@dataclass(frozen=True)
+class Hop:
+    """How a message reached us: what the Received field records."""
+
+    helo: str
+    ip: str
+    esmtp: bool
+    tls: tuple[str, str] | None  # (version, cipher) when the session was encrypted
+    authenticated: bool
+
+
+def protocol(hop: Hop) -> str:
+    """RFC 3848 `with` keyword: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA."""
+    if not hop.esmtp:
+        return "SMTP"
+    return "ESMTP" + ("S" if hop.tls else "") + ("A" if hop.authenticated else "")
+
+
+def received(hop: Hop, by: str, queue_id: str, recipient: str | None, when: datetime | None = None) -> bytes:
+    """The `Received:` field (CRLF-terminated); names the recipient only when there is one."""
+    stamp = format_datetime(when or datetime.now(timezone.utc))
+    lines = [f"Received: from {header_safe(hop.helo)} ([{hop.ip}])"]
+    if hop.tls:
+        lines.append(f"(using {hop.tls[0]} with cipher {hop.tls[1]})")
+    lines.append(f"by {by} (Tegami maild) with {protocol(hop)} id {queue_id}")
+    tail = f"for <{header_safe(recipient)}>; {stamp}" if recipient else stamp
+    if not recipient:
+        lines[-1] += ";"
+    lines.append(tail)
+    return ("\r\n\t".join(lines) + "\r\n").encode("utf-8")

@@ -1,0 +1,144 @@
+"""SPF (pyspf) and DKIM (dkimpy) checks of incoming mail, as an Authentication-Results header.
+
+Both libraries are synchronous and query DNS, so `authentication_results` runs them in a worker
+thread, through the node's configured nameservers (Config.server.resolver) with short timeouts.
+pyspf has no per-call resolver argument: its module-level lookup is replaced once by one that
+reads the resolver from a context variable, which `asyncio.to_thread` carries into the thread.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import re
+from dataclasses import dataclass
+
+import dkim
+import dns.exception
+import dns.resolver
+import spf
+
+from maild.smtp.trace import header_safe
+
+log = logging.getLogger(__name__)
+
+LOOKUP_TIMEOUT = 5.0  # seconds per DNS query
+_resolver: contextvars.ContextVar[dns.resolver.Resolver] = contextvars.ContextVar("resolver")
+_DKIM_TAG = re.compile(rb"(?:^|;)\s*([ds])\s*=\s*([^;\s]+)")
+
+
+def make_resolver(nameservers: tuple[str, ...]) -> dns.resolver.Resolver:
+    """A resolver for `ip` or `ip:port` nameservers; the system's when none are configured."""
+    if not nameservers:
+        resolver = dns.resolver.Resolver()
+    else:
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [server.rpartition(":")[0] if _has_port(server) else server for server in nameservers]
+        ports = {server.rpartition(":")[0]: int(server.rpartition(":")[2]) for server in nameservers if _has_port(server)}
+        resolver.nameserver_ports = ports
+    resolver.lifetime = LOOKUP_TIMEOUT
+    return resolver
+
+
+def _has_port(server: str) -> bool:
+    """`1.2.3.4:53` has a port; `::1` (IPv6, several colons) does not."""
+    return server.count(":") == 1
+
+
+def _spf_lookup(name: str, qtype: str, strict: bool = True, timeout: float = LOOKUP_TIMEOUT) -> list[tuple]:
+    """pyspf's DNSLookup contract, answered by the resolver of the current context."""
+    resolver = _resolver.get()
+    try:
+        answers = resolver.resolve(name, qtype, lifetime=min(timeout, LOOKUP_TIMEOUT), search=False)
+    except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
+        return []
+    except (dns.exception.Timeout, dns.resolver.NoNameservers) as error:
+        raise spf.TempError(f"DNS {error}") from error
+    records: list[tuple] = []
+    for rdata in answers:
+        if qtype in ("A", "AAAA"):
+            records.append(((name, qtype), rdata.address))
+        elif qtype == "MX":
+            records.append(((name, qtype), (rdata.preference, rdata.exchange)))
+        elif qtype == "PTR":
+            records.append(((name, qtype), rdata.target.to_text(True)))
+        elif qtype in ("TXT", "SPF"):
+            records.append(((name, qtype), rdata.strings))
+    return records
+
+
+spf.DNSLookup = _spf_lookup
+
+
+def _dkim_txt(name: bytes | str, timeout: float = LOOKUP_TIMEOUT) -> bytes | None:
+    """dkimpy's dnsfunc contract: the TXT record's joined strings, or None."""
+    resolver = _resolver.get()
+    qname = name.decode() if isinstance(name, bytes) else name
+    try:
+        answers = resolver.resolve(qname, "TXT", lifetime=min(timeout, LOOKUP_TIMEOUT), search=False)
+    except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN, dns.resolver.NoNameservers):
+        return None
+    except dns.exception.Timeout as error:
+        raise dkim.DnsTimeoutError(str(error)) from error
+    for rdata in answers:
+        return b"".join(rdata.strings)
+    return None
+
+
+@dataclass(frozen=True)
+class Peer:
+    ip: str
+    helo: str
+    mail_from: str  # "" for the null sender
+
+
+def check_spf(peer: Peer) -> tuple[str, str]:
+    """(result, `smtp.mailfrom=`/`smtp.helo=` property) per RFC 7208; the HELO identity for <>."""
+    identity = peer.mail_from or f"postmaster@{peer.helo}"
+    prop = f"smtp.mailfrom={identity}" if peer.mail_from else f"smtp.helo={peer.helo}"
+    try:
+        result, _explanation = spf.check2(i=peer.ip, s=identity, h=peer.helo, timeout=LOOKUP_TIMEOUT * 2)
+    except Exception:
+        log.exception("SPF check failed for %s", identity)
+        result = "temperror"
+    return result, prop
+
+
+def check_dkim(message: bytes) -> list[str]:
+    """One `dkim=...` result per DKIM-Signature (RFC 8601), or `dkim=none` when unsigned."""
+    try:
+        verifier = dkim.DKIM(message, timeout=int(LOOKUP_TIMEOUT))
+        signatures = [value for name, value in verifier.headers if name.lower() == b"dkim-signature"]
+    except dkim.DKIMException:
+        return ["dkim=permerror (unparsable message)"]
+    results: list[str] = []
+    for index, signature in enumerate(signatures):
+        tags = dict(_DKIM_TAG.findall(signature.replace(b"\r\n", b"")))
+        domain = tags.get(b"d", b"").decode("ascii", "replace")
+        selector = tags.get(b"s", b"").decode("ascii", "replace")
+        try:
+            outcome = "pass" if verifier.verify(idx=index, dnsfunc=_dkim_txt) else "fail"
+        except dkim.DnsTimeoutError:
+            outcome = "temperror"
+        except dkim.ValidationError:  # hashes that do not match, or a signature that does not verify
+            outcome = "fail"
+        except dkim.DKIMException:  # no key, a malformed key or signature: cannot be evaluated
+            outcome = "permerror"
+        except Exception:  # dkimpy raises assorted errors on hostile signatures
+            log.warning("DKIM verification crashed on signature %d", index, exc_info=True)
+            outcome = "permerror"
+        results.append(f"dkim={outcome} header.d={domain} header.s={selector}")
+    return results or ["dkim=none"]
+
+
+def _check(peer: Peer, message: bytes, resolver: dns.resolver.Resolver) -> list[str]:
+    _resolver.set(resolver)
+    spf_result, spf_property = check_spf(peer)
+    return [f"spf={spf_result} {spf_property}", *check_dkim(message)]
+
+
+async def authentication_results(authserv_id: str, peer: Peer, message: bytes, resolver: dns.resolver.Resolver) -> bytes:
+    """The `Authentication-Results:` header line (CRLF-terminated) for a received message."""
+    results = await asyncio.to_thread(_check, peer, message, resolver)
+    folded = ";\r\n\t".join(header_safe(result) for result in results)
+    return f"Authentication-Results: {authserv_id};\r\n\t{folded}\r\n".encode()
