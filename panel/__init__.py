@@ -41,6 +41,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from panel.cli import register_cli  # noqa: PLC0415
     register_cli(app)
+
+    from panel import bundle  # noqa: PLC0415
+    bundle.init_app(app)  # rewrite mail nodes' config bundles after each commit
     return app
 
 

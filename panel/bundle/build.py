@@ -1,0 +1,91 @@
+"""One node's bundle content, read from the database in a few set-based queries."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from maild.bundle import BundleContent
+from maild.config import Alias as BundleAlias
+from maild.config import Domain as BundleDomain
+from maild.config import Listener, Server
+from maild.config import Mailbox as BundleMailbox
+from panel.models import Alias, AliasDestination, Customer, Domain, Mailbox, Node, Plan
+
+# Development defaults (docs/bundle.md); TEGAMI_<KIND>_PORT and TEGAMI_MAILD_HOST override them.
+DEFAULT_PORTS = {
+    "mx": 2525, "submission": 2587, "submissions": 2465,
+    "imap": 1143, "imaps": 1993, "pop3": 1110, "pop3s": 1995,
+}
+
+# The attributes a bundle is built from: a change to any other column (usage counters,
+# lock versions, prices) does not rewrite bundles.
+BUNDLED_ATTRIBUTES: dict[type, frozenset[str]] = {
+    Node: frozenset({"name", "hostname"}),
+    Domain: frozenset({"name", "status", "node_id", "customer_id"}),
+    Mailbox: frozenset({"local_part", "domain_id", "password_hash", "quota_bytes", "enabled"}),
+    Alias: frozenset({"local_part", "domain_id"}),
+    AliasDestination: frozenset({"address", "alias_id"}),
+    Customer: frozenset({"plan_id"}),
+    Plan: frozenset({"max_message_bytes", "sends_per_hour", "archiving"}),
+}
+
+
+def listeners_from_env(env: Mapping[str, str]) -> tuple[Listener, ...]:
+    """The daemon's sockets: development ports on loopback unless the environment says otherwise."""
+    host = env.get("TEGAMI_MAILD_HOST", "127.0.0.1")
+    listeners = []
+    for kind, default in DEFAULT_PORTS.items():
+        variable = f"TEGAMI_{kind.upper()}_PORT"
+        value = env.get(variable, str(default))
+        if not value.isdigit() or not 0 < int(value) < 65536:
+            raise ValueError(f"{variable} must be a port number (1-65535), got {value!r}")
+        listeners.append(Listener(kind=kind, host=host, port=int(value)))
+    return tuple(listeners)
+
+
+def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> BundleContent:
+    """Everything `node`'s daemon needs. `config` is the app config (MAILD_LISTENERS, MAILD_SERVER)."""
+    listeners = config.get("MAILD_LISTENERS") or listeners_from_env(os.environ)
+    server = Server(node=node.name, hostname=node.hostname, listeners=tuple(listeners),
+                    **config.get("MAILD_SERVER", {}))
+    on_node = Domain.node_id == node.id
+    domains = session.execute(
+        select(Domain.name, Domain.status, Domain.customer_id, Plan.archiving)
+        .join(Customer, Domain.customer_id == Customer.id).join(Plan, Customer.plan_id == Plan.id)
+        .where(on_node).order_by(Domain.name)
+    )
+    mailboxes = session.execute(
+        select(Mailbox.id, Mailbox.local_part, Domain.name, Mailbox.password_hash, Mailbox.quota_bytes,
+               Mailbox.enabled, Domain.customer_id, Plan.max_message_bytes, Plan.sends_per_hour,
+               Plan.archiving)
+        .join(Domain, Mailbox.domain_id == Domain.id).join(Customer, Domain.customer_id == Customer.id)
+        .join(Plan, Customer.plan_id == Plan.id).where(on_node).order_by(Mailbox.id)
+    )
+    return BundleContent(
+        server=server,
+        domains=[BundleDomain(name=name, status=status.value, customer_id=customer_id, archive=archive)
+                 for name, status, customer_id, archive in domains],
+        mailboxes=[BundleMailbox(id=id_, local_part=local, domain=domain, password_hash=password_hash,
+                                 quota_bytes=quota, enabled=enabled, customer_id=customer_id,
+                                 max_message_bytes=max_bytes, sends_per_hour=per_hour, archive=archive)
+                   for id_, local, domain, password_hash, quota, enabled, customer_id, max_bytes, per_hour,
+                   archive in mailboxes],
+        aliases=_aliases(session, on_node),
+    )
+
+
+def _aliases(session: Session, on_node: Any) -> list[BundleAlias]:
+    rows = session.execute(
+        select(Alias.id, Alias.local_part, Domain.name, AliasDestination.address)
+        .join(Domain, Alias.domain_id == Domain.id)
+        .join(AliasDestination, AliasDestination.alias_id == Alias.id)
+        .where(on_node).order_by(Alias.id, AliasDestination.id)
+    )
+    grouped: dict[int, tuple[str, list[str]]] = {}
+    for alias_id, local, domain, address in rows:
+        grouped.setdefault(alias_id, (f"{local}@{domain}", []))[1].append(address)
+    return [BundleAlias(source=source, destinations=tuple(targets)) for source, targets in grouped.values()]
