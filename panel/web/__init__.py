@@ -23,6 +23,7 @@ BLUEPRINTS = (
     "plans",
     "allowances",
     "resellers",
+    "customers",
 )
 
 

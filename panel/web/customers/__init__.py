@@ -1,0 +1,1 @@
+"""Customers (tenants) of the provider or of a reseller."""

@@ -1,0 +1,134 @@
+"""Customer screens (admins and resellers): list, create with a first login, show, edit, delete.
+
+A reseller works only with its own customers and plans; an admin may also create a customer for
+a reseller, on one of that reseller's plans.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import login_required
+from sqlalchemy import func, select
+from wtforms import SelectChoice
+
+from panel.extensions import db
+from panel.models import Customer, Domain, Mailbox, Plan, Reseller, Role, User
+from panel.services import customers, limits, users
+from panel.services.access import get_visible, require_role, scope
+from panel.services.errors import Forbidden, Invalid
+from panel.web.auth.forms import ConfirmForm
+from panel.web.customers.forms import CustomerForm, NewCustomerForm
+from panel.web.forms_common import choices, confirm_delete, create_with_first_login, submit
+from panel.web.listing import paginated
+from panel.web.principal import current_actor
+
+T = TypeVar("T")
+
+bp = Blueprint("customers", __name__, url_prefix="/customers")
+
+
+@bp.before_request
+@login_required
+def sellers_only() -> None:
+    require_role(current_actor(), Role.ADMIN, Role.RESELLER)
+
+
+def _plan_choices(form: CustomerForm, customer: Customer | None = None) -> None:
+    """Plans the actor may assign, grouped by seller; an existing customer stays with its seller."""
+    stmt = scope(current_actor(), select(Plan.id, Plan.name, Plan.reseller_id), Plan)
+    if customer is not None:
+        stmt = stmt.where(Plan.reseller_id == customer.reseller_id)  # `== None` renders IS NULL
+    sellers = dict(db.session.execute(select(Reseller.id, Reseller.name)).all())
+    provider = _("Provider")
+    form.plan_id.choices = [
+        SelectChoice(plan_id, name, optgroup=sellers.get(reseller_id, provider))  # type: ignore[arg-type]
+        for plan_id, name, reseller_id in db.session.execute(stmt.order_by(Plan.reseller_id, Plan.name))
+    ]
+
+
+def _as_plan_error(call: Callable[[], T]) -> T:
+    """A plan of another seller is a wrong choice in the form, not a forbidden page."""
+    try:
+        return call()
+    except Forbidden as exc:
+        raise Invalid("plan_id", exc.message) from exc
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    page = paginated(select(Customer).order_by(Customer.name, Customer.id), Customer.name)
+    ids = [customer.id for customer in page.items]
+    domains = dict(db.session.execute(select(Domain.customer_id, func.count(Domain.id))
+                                      .where(Domain.customer_id.in_(ids)).group_by(Domain.customer_id)).all())
+    mailboxes = dict(db.session.execute(
+        select(Domain.customer_id, func.count(Mailbox.id)).join(Mailbox, Mailbox.domain_id == Domain.id)
+        .where(Domain.customer_id.in_(ids)).group_by(Domain.customer_id)).all())
+    return render_template("customers/index.html", page=page, domains=domains, mailboxes=mailboxes)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create() -> ResponseReturnValue:
+    actor = current_actor()
+    form = NewCustomerForm()
+    _plan_choices(form)
+    if actor.role is Role.ADMIN:
+        form.reseller_id.choices = [SelectChoice("", _("Provider (no reseller)")), *choices(
+            db.session.execute(select(Reseller.id, Reseller.name).order_by(Reseller.name)))]
+    else:
+        del form.reseller_id
+    customer = create_with_first_login(
+        form,
+        lambda: _as_plan_error(lambda: customers.create_customer(
+            actor, form.name.data or "", form.plan_id.data,
+            form.reseller_id.data if actor.role is Role.ADMIN else None)),
+        lambda new: users.create_user(actor, form.email.data or "", form.password.data or "",
+                                      Role.CUSTOMER, customer_id=new.id),
+        lambda new: customers.delete_customer(actor, new.id))
+    if customer is not None:
+        flash(_("Customer %(name)s created; %(email)s can log in now.", name=customer.name,
+                email=form.email.data), "success")
+        return redirect(url_for(".show", customer_id=customer.id))
+    return render_template("customers/form.html", form=form, customer=None)
+
+
+@bp.get("/<int:customer_id>")
+def show(customer_id: int) -> ResponseReturnValue:
+    customer = get_visible(current_actor(), Customer, customer_id)
+    usage = limits.customer_usage(customer.id)
+    logins = db.session.scalars(select(User).where(User.customer_id == customer.id).order_by(User.email)).all()
+    return render_template("customers/show.html", customer=customer, usage=usage, logins=logins,
+                           monthly=customer.plan.monthly_total(usage.max_mailboxes), act_as=ConfirmForm())
+
+
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+def edit(customer_id: int) -> ResponseReturnValue:
+    customer = get_visible(current_actor(), Customer, customer_id)
+    form = CustomerForm(obj=customer)
+    _plan_choices(form, customer)
+    updated = submit(form, lambda: _as_plan_error(lambda: customers.update_customer(
+        current_actor(), customer.id, form.name.data or "", form.plan_id.data)))
+    if updated is not None:
+        flash(_("Customer %(name)s saved.", name=updated.name), "success")
+        return redirect(url_for(".show", customer_id=customer.id))
+    return render_template("customers/form.html", form=form, customer=customer)
+
+
+@bp.route("/<int:customer_id>/delete", methods=["GET", "POST"])
+def delete(customer_id: int) -> ResponseReturnValue:
+    customer = get_visible(current_actor(), Customer, customer_id)
+    usage = limits.customer_usage(customer.id)
+    logins = db.session.scalar(select(func.count(User.id)).where(User.customer_id == customer.id)) or 0
+    consequences = [ngettext("%(num)d domain", "%(num)d domains", usage.max_domains),
+                    ngettext("%(num)d mailbox and all its mail", "%(num)d mailboxes and all their mail",
+                             usage.max_mailboxes),
+                    ngettext("%(num)d alias", "%(num)d aliases", usage.max_aliases),
+                    ngettext("%(num)d staff login", "%(num)d staff logins", logins)]
+    return confirm_delete(_("customer %(name)s", name=customer.name),
+                          lambda: customers.delete_customer(current_actor(), customer.id),
+                          cancel_url=url_for(".show", customer_id=customer.id), done_url=url_for(".index"),
+                          consequences=consequences)
