@@ -4,9 +4,21 @@ from __future__ import annotations
 from flask import Flask
 
 from panel.bundle.cli import bundle_group
+from panel.cli.aliases import aliases
+from panel.cli.customers import customers
+from panel.cli.domains import domains
+from panel.cli.mailboxes import mailboxes
+from panel.cli.nodes import nodes
+from panel.cli.plans import allowances, plans
+from panel.cli.resellers import resellers
 from panel.cli.setup import setup_command
+from panel.cli.users import users
+
+GROUPS = (plans, allowances, resellers, customers, nodes, domains, mailboxes, aliases, users)
 
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(bundle_group)
+    for group in GROUPS:
+        app.cli.add_command(group)
