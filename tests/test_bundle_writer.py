@@ -13,7 +13,7 @@ from maild.config import Config, Listener
 from panel.bundle.build import listeners_from_env
 from panel.extensions import db
 from panel.models import Mailbox, Node
-from panel.services import domains, mailboxes, plans
+from panel.services import domains, mailboxes, plans, secrets
 from panel.services.errors import LimitExceeded
 from panel.services.transaction import unit_of_work
 from tests.factories import Factory
@@ -50,6 +50,15 @@ def test_password_change_reaches_the_bundle(app: Flask, make: Factory) -> None:
     assert after.serial > before.serial
     assert after.mailbox(mailbox.email).password_hash == mailbox.password_hash != \
         before.mailbox(mailbox.email).password_hash
+
+
+def test_apop_secret_travels_encrypted(app: Flask, make: Factory) -> None:
+    mailbox = make.mailbox(make.domain(make.customer(make.plan(allow_apop=True))))
+    assert bundle(app, mailbox.domain.node).mailbox(mailbox.email).apop_secret is None
+    mailboxes.set_apop(make.system, mailbox.id, True, Factory.PASSWORD)
+    token = bundle(app, mailbox.domain.node).mailbox(mailbox.email).apop_secret
+    assert token is not None and Factory.PASSWORD not in token
+    assert secrets.decrypt(token) == Factory.PASSWORD
 
 
 def test_refused_service_call_writes_nothing(app: Flask, make: Factory) -> None:

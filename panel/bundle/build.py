@@ -26,11 +26,12 @@ DEFAULT_PORTS = {
 BUNDLED_ATTRIBUTES: dict[type, frozenset[str]] = {
     Node: frozenset({"name", "hostname"}),
     Domain: frozenset({"name", "status", "node_id", "customer_id"}),
-    Mailbox: frozenset({"local_part", "domain_id", "password_hash", "quota_bytes", "enabled"}),
+    Mailbox: frozenset({"local_part", "domain_id", "password_hash", "quota_bytes", "enabled",
+                        "apop_enabled", "apop_secret"}),
     Alias: frozenset({"local_part", "domain_id"}),
     AliasDestination: frozenset({"address", "alias_id"}),
     Customer: frozenset({"plan_id"}),
-    Plan: frozenset({"max_message_bytes", "sends_per_hour", "archiving"}),
+    Plan: frozenset({"max_message_bytes", "sends_per_hour", "archiving", "allow_apop"}),
 }
 
 
@@ -61,7 +62,7 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
     mailboxes = session.execute(
         select(Mailbox.id, Mailbox.local_part, Domain.name, Mailbox.password_hash, Mailbox.quota_bytes,
                Mailbox.enabled, Domain.customer_id, Plan.max_message_bytes, Plan.sends_per_hour,
-               Plan.archiving)
+               Plan.archiving, Mailbox.apop_enabled & Plan.allow_apop, Mailbox.apop_secret)
         .join(Domain, Mailbox.domain_id == Domain.id).join(Customer, Domain.customer_id == Customer.id)
         .join(Plan, Customer.plan_id == Plan.id).where(on_node).order_by(Mailbox.id)
     )
@@ -71,9 +72,10 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
                  for name, status, customer_id, archive in domains],
         mailboxes=[BundleMailbox(id=id_, local_part=local, domain=domain, password_hash=password_hash,
                                  quota_bytes=quota, enabled=enabled, customer_id=customer_id,
-                                 max_message_bytes=max_bytes, sends_per_hour=per_hour, archive=archive)
+                                 max_message_bytes=max_bytes, sends_per_hour=per_hour, archive=archive,
+                                 apop_secret=apop_secret if apop else None)
                    for id_, local, domain, password_hash, quota, enabled, customer_id, max_bytes, per_hour,
-                   archive in mailboxes],
+                   archive, apop, apop_secret in mailboxes],
         aliases=_aliases(session, on_node),
     )
 
