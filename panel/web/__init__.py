@@ -24,6 +24,7 @@ BLUEPRINTS = (
     "allowances",
     "resellers",
     "customers",
+    "nodes",
 )
 
 

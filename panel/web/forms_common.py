@@ -155,6 +155,11 @@ class TierField(SelectField):
         super().__init__(label, validators, choices=choices, coerce=_enum_value, **kwargs)
 
 
+def optional_id(value: Any) -> int | None:
+    """Coerce a select's value to an id, the empty choice to None ("none of them")."""
+    return None if value in ("", None) else int(value)
+
+
 def choices(rows: Iterable[Any], optgroup: str | None = None) -> list[SelectChoice]:
     """(value, label) rows from a query as select options."""
     return [SelectChoice(value, label, optgroup=optgroup) for value, label in rows]

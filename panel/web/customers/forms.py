@@ -6,11 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from panel.web.forms_common import login_email_field, new_password_field
-
-
-def _optional_id(value: object) -> int | None:
-    return None if value in ("", None) else int(value)  # type: ignore[call-overload]
+from panel.web.forms_common import login_email_field, new_password_field, optional_id
 
 
 class CustomerForm(FlaskForm):
@@ -20,7 +16,7 @@ class CustomerForm(FlaskForm):
 
 
 class NewCustomerForm(CustomerForm):
-    reseller_id = SelectField(_l("Sold by"), coerce=_optional_id,
+    reseller_id = SelectField(_l("Sold by"), coerce=optional_id,
                               description=_l("The plan must be one this seller sells."))
     email = login_email_field()
     password = new_password_field()

@@ -1,0 +1,1 @@
+"""Mail servers (nodes): tier, capacity and dedicated owner (admin only)."""
