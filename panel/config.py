@@ -36,6 +36,8 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "BUNDLE_DIR": env.get("TEGAMI_BUNDLE_DIR", str(instance_path / "bundle")),
         "APOP_KEY_FILE": env.get("TEGAMI_APOP_KEY_FILE", str(instance_path / "apop.key")),
+        "STORAGE_KEY_FILE": env.get("TEGAMI_STORAGE_KEY_FILE", str(instance_path / "storage.key")),
+        "TLS_TRUST_FILE": env.get("TEGAMI_TLS_TRUST_FILE", "/etc/ssl/certs/ca-certificates.crt"),
         "BABEL_DEFAULT_LOCALE": "ja",
         "LANGUAGES": ["ja", "en"],
         "PAGE_SIZE": 50,

@@ -20,3 +20,10 @@ class DomainStatus(str, enum.Enum):
     PENDING = "pending"
     ACTIVE = "active"
     SUSPENDED = "suspended"
+
+
+class CertificateSource(str, enum.Enum):
+    UPLOAD = "upload"
+    SELF_SIGNED = "self_signed"
+    CSR = "csr"
+    ACME = "acme"

@@ -8,7 +8,7 @@ from sqlalchemy import Select, false, select, true
 
 from panel.extensions import db
 from panel.models import (
-    Alias, AuditEvent, Customer, Domain, Mailbox, Node, Plan, Reseller, ResellerPlan, Role, User,
+    Alias, AuditEvent, Certificate, Customer, Domain, Mailbox, Node, Plan, Reseller, ResellerPlan, Role, User,
 )
 from panel.services.actor import Actor
 from panel.services.errors import Forbidden, NotFound
@@ -31,6 +31,10 @@ def _condition(actor: Actor, model: type) -> Any:
     role = actor.role
     if model is Customer:
         return _customer_filter(actor, Customer.id)
+    if model is Certificate:
+        if role is Role.ADMIN:
+            return true()
+        return _customer_filter(actor, Certificate.customer_id)
     if model is Domain:
         if role is Role.MAILBOX:
             return Domain.id == select(Mailbox.domain_id).where(Mailbox.id == actor.mailbox_id).scalar_subquery()
