@@ -61,7 +61,8 @@ def node_config(*, domains: Iterable[Domain] = (), mailboxes: Iterable[Mailbox] 
                 kinds: Iterable[str] = ("mx", "submission", "submissions"), serial: int = 1, **server: object) -> Config:
     """A Config with listeners of `kinds` on port 0 and any Server field overridden by keyword.
 
-    Domains of the mailboxes are added (active) unless given explicitly.
+    Domains of the mailboxes are added (active) unless given explicitly. The default resolver
+    answers nothing (lookups time out): MX tests pass `resolver=(DnsServer(...).address,)`.
     """
     mailboxes = tuple(mailboxes)
     named = {d.name: d for d in domains}
