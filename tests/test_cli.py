@@ -27,9 +27,12 @@ def cli(app: Flask, ctx: None) -> Cli:
     """`cli("plans", "list", input=...)`: run a command in English, as a terminal-less script."""
     runner = app.test_cli_runner()
 
+    # English messages, and `setup` generating its own password and node name whatever the shell set.
+    env = {"LANG": "en_US.UTF-8", "LC_ALL": None, "LC_MESSAGES": None,
+           "TEGAMI_ADMIN_PASSWORD": None, "TEGAMI_NODE_NAME": None}
+
     def run(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(args=list(args), input=input,
-                             env={"LANG": "en_US.UTF-8", "LC_ALL": None, "LC_MESSAGES": None})
+        return runner.invoke(args=list(args), input=input, env=env)
 
     return run
 
@@ -263,3 +266,29 @@ def test_changes_are_audited_as_the_cli_or_the_acting_user(cli: Cli, make: Facto
                                 .where(AuditEvent.action.like("domain.%")).order_by(AuditEvent.id)).all()
     assert [tuple(e) for e in events] == [("domain.create", "it@acme.example", staff.id),
                                           ("domain.status", "cli", None)]
+
+
+def test_apop_needs_the_plan_and_the_current_password_and_its_secret_is_never_printed(cli: Cli, make: Factory) -> None:
+    closed = make.domain(make.customer(make.plan(allow_apop=False)), "closed.example")
+    make.mailbox(closed, "a")
+    refused(cli("mailboxes", "apop", "a@closed.example", "--enable", "--password", Factory.PASSWORD),
+            "Your plan does not allow APOP.")
+    make.mailbox(make.domain(make.customer(make.plan(allow_apop=True)), "open.example"), "b")
+    refused(cli("mailboxes", "apop", "b@open.example", "--enable"), "current password")
+    enabled = cli("mailboxes", "apop", "b@open.example", "--enable", "--password-stdin", "--json",
+                  input=Factory.PASSWORD + "\n")
+    mailbox = ok_json(enabled)
+    assert mailbox["apop_enabled"] is True
+    assert "apop_secret" not in mailbox and Factory.PASSWORD not in enabled.output
+    assert ok_json(cli("mailboxes", "apop", "b@open.example", "--disable", "--json"))["apop_enabled"] is False
+
+
+def test_setup_creates_the_first_admin_and_a_node_once(cli: Cli) -> None:
+    first = cli("setup", "--admin-email", "root@provider.example")
+    assert first.exit_code == 0, first.output
+    assert "First admin created: root@provider.example" in first.stdout
+    again = cli("setup", "--admin-email", "root@provider.example")
+    assert again.exit_code == 0 and again.stdout == ""
+    password = first.stdout.split(" / ", 1)[1].split()[0]
+    assert users.authenticate("root@provider.example", password) is not None
+    assert [row["name"] for row in ok_json(cli("nodes", "list", "--json"))] == ["node1"]

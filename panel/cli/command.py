@@ -79,26 +79,36 @@ def operator_command(func: Command) -> Command:
     return run
 
 
-def password_option(func: Command) -> Command:
-    """`--password-stdin` or `--password`, passed on as `password`; a terminal is asked instead."""
+def password_options(required: bool = True) -> Callable[[Command], Command]:
+    """`--password-stdin` or `--password`, passed on as `password`.
 
-    @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
-    @click.option("--password", "password_arg", metavar="PASSWORD",
-                  help="The password itself (visible to other users in process listings; prefer --password-stdin).")
-    @functools.wraps(func)
-    def run(password_stdin: bool, password_arg: str | None, **params: Any) -> Any:
-        return func(password=read_password(password_stdin, password_arg), **params)
+    When neither is given, a terminal is asked (hidden, twice); a script is refused, or gets
+    None when the password is optional.
+    """
 
-    return run
+    def decorate(func: Command) -> Command:
+        @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+        @click.option("--password", "password_arg", metavar="PASSWORD",
+                      help="The password itself (visible to other users in process listings; prefer --password-stdin).")
+        @functools.wraps(func)
+        def run(password_stdin: bool, password_arg: str | None, **params: Any) -> Any:
+            return func(password=read_password(password_stdin, password_arg, required), **params)
+
+        return run
+
+    return decorate
 
 
-def read_password(from_stdin: bool, given: str | None) -> str:
+password_option = password_options()
+
+
+def read_password(from_stdin: bool, given: str | None, required: bool = True) -> str | None:
     if from_stdin and given is not None:
         raise click.UsageError("Use either --password-stdin or --password, not both.")
     if from_stdin:
         line = sys.stdin.readline()
         return line.removesuffix("\n").removesuffix("\r")
-    if given is not None:
+    if given is not None or not required:
         return given
     if sys.stdin.isatty():
         return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))

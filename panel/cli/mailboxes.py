@@ -6,7 +6,7 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 
 from panel.cli import lookup
-from panel.cli.command import operator_command, password_option
+from panel.cli.command import operator_command, password_option, password_options
 from panel.cli.crud import add_delete_command, add_domain_list_command, add_passwd_command
 from panel.cli.params import SIZE
 from panel.models import Mailbox
@@ -37,6 +37,16 @@ def update_mailbox(actor: Actor, reference: str, quota: int | None, enabled: boo
     mailbox = lookup.mailbox(actor, reference)
     return service.update_mailbox(actor, mailbox.id, mailbox.quota_bytes if quota is None else quota,
                                   mailbox.enabled if enabled is None else enabled)
+
+
+@mailboxes.command("apop")
+@click.argument("reference", metavar="ADDRESS|ID")
+@click.option("--enable/--disable", "enabled", required=True, help="Turn APOP logins on or off.")
+@password_options(required=False)
+@operator_command
+def set_apop(actor: Actor, reference: str, enabled: bool, password: str | None) -> Mailbox:
+    """Allow APOP logins (the plan must allow it; give the mailbox's current password) or stop them."""
+    return service.set_apop(actor, lookup.mailbox(actor, reference).id, enabled, password)
 
 
 add_domain_list_command(mailboxes, Mailbox, what="mailboxes")

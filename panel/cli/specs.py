@@ -52,7 +52,7 @@ def spec_options(spec: type, options: Sequence[SpecOption], *, defaults: bool) -
                 settings["required"] = True
             elif defaults:
                 settings["default"] = default.value if isinstance(default, enum.Enum) else default
-                settings["show_default"] = _shown(default, option.type)
+                settings["show_default"] = True if isinstance(default, bool) else _shown(default, option.type)
             func = click.option(option.flags, option.field, **settings)(func)
         return func
 
