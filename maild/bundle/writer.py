@@ -26,6 +26,7 @@ from maild.bundle.layout import (
     version_serial,
 )
 from maild.config import SCHEMA_VERSION, Alias, Domain, Mailbox, Server
+from maild.store.maildir import fsync_dir
 
 KEEP = 2  # the version in force and the one before it, for a reader still on it
 
@@ -71,14 +72,14 @@ def write_bundle(node_dir: str | os.PathLike[str], build: Callable[[], BundleCon
                       for name, body in bodies.items()},
         }
         _write_synced(staging / MANIFEST, json.dumps(manifest, indent=2).encode())
-        _fsync_dir(staging)
+        fsync_dir(staging)
         version = node_dir / version_name(serial)
         os.rename(staging, version)
         link = node_dir / f"{TEMP_PREFIX}{CURRENT}"
         link.unlink(missing_ok=True)
         os.symlink(version.name, link)
         os.replace(link, node_dir / CURRENT)
-        _fsync_dir(node_dir)
+        fsync_dir(node_dir)
         _prune(node_dir)
     return serial
 
@@ -138,10 +139,3 @@ def _write_synced(path: Path, body: bytes) -> None:
     finally:
         os.close(fd)
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
