@@ -1,0 +1,120 @@
+"""RFC 3464 delivery status notifications (bounces) for recipients the queue gave up on.
+
+A bounce is `multipart/report; report-type=delivery-status` (RFC 6522) with three parts: a
+short explanation for people, the machine-readable `message/delivery-status` (one per-message
+block, then one block per failed recipient), and the original message's header as
+`text/rfc822-headers` (never its body: bounces must not carry the content back in full).
+It is sent from the null sender `<>`, so a bounce is never bounced.
+"""
+from __future__ import annotations
+
+import email.policy
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.mime.text import MIMEText
+from email.utils import formatdate, make_msgid
+
+from maild.queue.spool import Envelope, Recipient
+
+_FIELD_LIMIT = 900  # keep each DSN field well inside SMTP's line limit after folding
+
+
+def _ascii(text: str) -> str:
+    """Remote text made safe for a header field: ASCII, one line, bounded."""
+    return " ".join(text.encode("ascii", "replace").decode().split())[:_FIELD_LIMIT]
+
+
+def _address_type(address: str) -> str:
+    """RFC 3464 address type: `rfc822`, or `utf-8` for an internationalised address (RFC 6533)."""
+    return f"rfc822; {address}" if address.isascii() else f"utf-8; {_ascii(address)}"
+
+
+def original_header(data: bytes) -> bytes:
+    """The header section of a message: everything before the first empty line."""
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        head, found, _ = data.partition(separator)
+        if found:
+            return head + separator[: len(separator) // 2]
+    return data
+
+
+def _per_message(envelope: Envelope, reporting_mta: str) -> Message:
+    block = Message()
+    block["Reporting-MTA"] = f"dns; {reporting_mta}"
+    block["X-Tegami-Queue-ID"] = envelope.id
+    block["Arrival-Date"] = formatdate(envelope.arrival, usegmt=True)
+    return block
+
+
+def _per_recipient(recipient: Recipient, last_attempt: float | None) -> Message:
+    outcome = recipient.outcome
+    block = Message()
+    block["Final-Recipient"] = _address_type(recipient.address)
+    block["Action"] = "failed"
+    block["Status"] = outcome.status if outcome else "5.0.0"
+    if outcome and outcome.remote_mta:
+        block["Remote-MTA"] = f"dns; {_ascii(outcome.remote_mta)}"
+    if outcome:
+        kind = "smtp" if outcome.smtp_reply else "X-Tegami"
+        block["Diagnostic-Code"] = f"{kind}; {_ascii(outcome.diagnostic)}"
+    if last_attempt is not None:
+        block["Last-Attempt-Date"] = formatdate(last_attempt, usegmt=True)
+    return block
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds} seconds"
+
+
+def _explanation(hostname: str, failed: list[Recipient], expired: bool, lifetime: int) -> str:
+    reason = (
+        f"Delivery kept failing for {_duration(lifetime)}, so the mail system gave up."
+        if expired
+        else "The receiving system refused it permanently."
+    )
+    lines = [
+        f"This is the mail system at host {hostname}.",
+        "",
+        "Your message could not be delivered to one or more recipients.",
+        reason,
+        "The details follow; the header of your message is attached.",
+        "",
+    ]
+    for recipient in failed:
+        diagnostic = recipient.outcome.diagnostic if recipient.outcome else "delivery failed"
+        lines.append(f"<{_ascii(recipient.address)}>: {_ascii(diagnostic)}")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def build_bounce(envelope: Envelope, failed: list[Recipient], original: bytes, *, hostname: str,
+                 expired: bool, lifetime: int) -> bytes:
+    """The DSN (message bytes, CRLF) telling `envelope.sender` that `failed` were not delivered."""
+    policy = email.policy.SMTP if envelope.sender.isascii() else email.policy.SMTPUTF8
+    report = MIMEMultipart("report", report_type="delivery-status", policy=policy)
+    report["From"] = f"Mail Delivery System <MAILER-DAEMON@{hostname}>"
+    report["To"] = envelope.sender
+    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report["Date"] = formatdate(usegmt=True)
+    report["Message-ID"] = make_msgid("bounce", domain=hostname)
+    report["Auto-Submitted"] = "auto-replied"
+
+    report.attach(MIMEText(_explanation(hostname, failed, expired, lifetime), "plain", "us-ascii"))
+
+    status = MIMENonMultipart("message", "delivery-status")
+    status.set_payload([
+        _per_message(envelope, hostname),
+        *(_per_recipient(recipient, envelope.last_attempt) for recipient in failed),
+    ])
+    report.attach(status)
+
+    header = original_header(original)
+    headers = MIMENonMultipart("text", "rfc822-headers")
+    headers.set_payload(header.decode("ascii" if header.isascii() else "utf-8", "replace"))
+    if not header.isascii():
+        headers.set_charset("utf-8")  # base64: 8-bit header bytes travel 7-bit safe
+    report.attach(headers)
+    return report.as_bytes(policy=policy)
