@@ -25,6 +25,7 @@ BLUEPRINTS = (
     "resellers",
     "customers",
     "nodes",
+    "users",
 )
 
 

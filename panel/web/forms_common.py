@@ -22,7 +22,7 @@ from wtforms.widgets import NumberInput
 
 from panel.models import Tier
 from panel.services import validation
-from panel.services.errors import Invalid
+from panel.services.errors import Forbidden, Invalid
 from panel.services.passwords import check_policy
 from panel.web.auth.forms import ConfirmForm
 from panel.web.errors import form_error
@@ -175,6 +175,18 @@ def new_password_field() -> PasswordField:
     """A password chosen for a new login (form field `password`); the service's policy checks it."""
     return PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)],
                          description=_l("At least 10 characters."), render_kw={"autocomplete": "new-password"})
+
+
+def forbidden_as_invalid(call: Callable[[], T], field: str | None = None) -> T:
+    """Run `call`, reporting a Forbidden refusal as a form error on `field` instead of a 403 page.
+
+    For refusals that answer a choice made in the form (a plan of another seller, one's own
+    login), where the page itself is allowed.
+    """
+    try:
+        return call()
+    except Forbidden as exc:
+        raise Invalid(field, exc.message) from exc
 
 
 def submit(form: FlaskForm, action: Callable[[], T]) -> T | None:

@@ -5,9 +5,6 @@ a reseller, on one of that reseller's plans.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -20,14 +17,13 @@ from panel.extensions import db
 from panel.models import Customer, Domain, Mailbox, Plan, Reseller, Role, User
 from panel.services import customers, limits, users
 from panel.services.access import get_visible, require_role, scope
-from panel.services.errors import Forbidden, Invalid
 from panel.web.auth.forms import ConfirmForm
 from panel.web.customers.forms import CustomerForm, NewCustomerForm
-from panel.web.forms_common import choices, confirm_delete, create_with_first_login, submit
+from panel.web.forms_common import (
+    choices, confirm_delete, create_with_first_login, forbidden_as_invalid, submit,
+)
 from panel.web.listing import paginated
 from panel.web.principal import current_actor
-
-T = TypeVar("T")
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -49,14 +45,6 @@ def _plan_choices(form: CustomerForm, customer: Customer | None = None) -> None:
         SelectChoice(plan_id, name, optgroup=sellers.get(reseller_id, provider))  # type: ignore[arg-type]
         for plan_id, name, reseller_id in db.session.execute(stmt.order_by(Plan.reseller_id, Plan.name))
     ]
-
-
-def _as_plan_error(call: Callable[[], T]) -> T:
-    """A plan of another seller is a wrong choice in the form, not a forbidden page."""
-    try:
-        return call()
-    except Forbidden as exc:
-        raise Invalid("plan_id", exc.message) from exc
 
 
 @bp.get("/")
@@ -83,9 +71,9 @@ def create() -> ResponseReturnValue:
         del form.reseller_id
     customer = create_with_first_login(
         form,
-        lambda: _as_plan_error(lambda: customers.create_customer(
+        lambda: forbidden_as_invalid(lambda: customers.create_customer(
             actor, form.name.data or "", form.plan_id.data,
-            form.reseller_id.data if actor.role is Role.ADMIN else None)),
+            form.reseller_id.data if actor.role is Role.ADMIN else None), "plan_id"),
         lambda new: users.create_user(actor, form.email.data or "", form.password.data or "",
                                       Role.CUSTOMER, customer_id=new.id),
         lambda new: customers.delete_customer(actor, new.id))
@@ -110,8 +98,8 @@ def edit(customer_id: int) -> ResponseReturnValue:
     customer = get_visible(current_actor(), Customer, customer_id)
     form = CustomerForm(obj=customer)
     _plan_choices(form, customer)
-    updated = submit(form, lambda: _as_plan_error(lambda: customers.update_customer(
-        current_actor(), customer.id, form.name.data or "", form.plan_id.data)))
+    updated = submit(form, lambda: forbidden_as_invalid(lambda: customers.update_customer(
+        current_actor(), customer.id, form.name.data or "", form.plan_id.data), "plan_id"))
     if updated is not None:
         flash(_("Customer %(name)s saved.", name=updated.name), "success")
         return redirect(url_for(".show", customer_id=customer.id))

@@ -1,0 +1,1 @@
+"""Staff logins the actor may see: create and delete."""
