@@ -1,0 +1,83 @@
+"""A live maild with POP3, POP3S and MX listeners, for the POP3 tests (poplib and fetchmail).
+
+Mail arrives the way it does in production, over SMTP to the MX listener; a loopback DNS server
+that knows no names keeps the SPF checks of that path instant.
+"""
+from __future__ import annotations
+
+import hashlib
+import poplib
+import smtplib
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from tests.maild.dns_server import DnsServer
+from tests.maild.support import LiveDaemon, mailbox, node_config, running_daemon, stored_messages
+
+USER = "bob@example.test"
+PASSWORD = "correct horse"
+APOP_SECRET = "apop-secret-42"
+OTHER_USER = "carol@example.test"
+TIMEOUT = 20.0
+
+
+def client_tls() -> ssl.SSLContext:
+    """The node's certificate is self-signed in tests: encrypt, but do not verify it."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def apop_digest(greeting: bytes, secret: str) -> str:
+    timestamp = greeting[greeting.index(b"<"): greeting.index(b">") + 1]
+    return hashlib.md5(timestamp + secret.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class Pop3Node:
+    daemon: LiveDaemon
+
+    def port(self, kind: str) -> int:
+        return self.daemon.port(kind)
+
+    def deliver(self, *messages: bytes, to: str = USER) -> None:
+        with smtplib.SMTP("127.0.0.1", self.port("mx"), timeout=TIMEOUT) as smtp:
+            for message in messages:
+                smtp.sendmail("sender@remote.test", [to], message)
+
+    def stored(self, address: str = USER) -> list[bytes]:
+        return stored_messages(self.daemon.maildir(address))
+
+    def plain(self) -> poplib.POP3:
+        return poplib.POP3("127.0.0.1", self.port("pop3"), timeout=TIMEOUT)
+
+    def secure(self) -> poplib.POP3_SSL:
+        return poplib.POP3_SSL("127.0.0.1", self.port("pop3s"), timeout=TIMEOUT, context=client_tls())
+
+    def login(self, user: str = USER, password: str = PASSWORD) -> poplib.POP3_SSL:
+        client = self.secure()
+        client.user(user)
+        client.pass_(password)
+        return client
+
+
+@contextmanager
+def pop3_node(tmp_path: Path, dns: DnsServer, *, apop: bool = True, **server: object) -> Iterator[Pop3Node]:
+    """maild with POP3 for bob (APOP enabled when `apop`) and carol; `server` overrides Server fields."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    bob = mailbox(USER, PASSWORD)
+    if apop:
+        key = Fernet.generate_key()
+        (data_dir / "apop.key").write_bytes(key + b"\n")
+        bob = replace(bob, apop_secret=Fernet(key).encrypt(APOP_SECRET.encode()).decode("ascii"))
+    config = node_config(mailboxes=[bob, mailbox(OTHER_USER, PASSWORD)], kinds=("mx", "pop3", "pop3s"),
+                         resolver=(dns.address,), **server)
+    with running_daemon(config, tmp_path) as live:
+        yield Pop3Node(live)

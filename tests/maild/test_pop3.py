@@ -1,0 +1,350 @@
+"""POP3 and POP3S against a live maild with poplib: what a client sends and what it gets back."""
+from __future__ import annotations
+
+import base64
+import poplib
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.maild.dns_server import DnsServer
+from tests.maild.pop3_support import (
+    APOP_SECRET, OTHER_USER, PASSWORD, TIMEOUT, USER, Pop3Node, apop_digest, client_tls, pop3_node,
+)
+
+FIRST = b"From: alice@remote.test\r\nTo: bob@example.test\r\nSubject: first\r\n\r\nhello\r\n"
+STUFFED = (b"From: alice@remote.test\r\nSubject: dots\r\n\r\n.starts with a dot\r\n..two dots\r\n"
+           b".\r\nmiddle . line\r\nlast\r\n")
+LONG_BODY = (b"From: alice@remote.test\r\nSubject: long\r\nX-Extra: yes\r\n\r\n"
+             + b"".join(b"body line %d\r\n" % n for n in range(1, 6)))
+
+
+@pytest.fixture(scope="module")
+def dns() -> Iterator[DnsServer]:
+    with DnsServer({}).running() as server:
+        yield server
+
+
+@pytest.fixture
+def node(tmp_path: Path, dns: DnsServer) -> Iterator[Pop3Node]:
+    with pop3_node(tmp_path, dns) as live:
+        yield live
+
+
+def raw_lines(client: poplib.POP3, command: bytes) -> list[bytes]:
+    """Send `command` and return the multi-line reply exactly as it came over the wire."""
+    client.sock.sendall(command + b"\r\n")
+    lines = [client.file.readline()]
+    while lines[0].startswith(b"+OK") and lines[-1] != b".\r\n":
+        lines.append(client.file.readline())
+    return lines
+
+
+def err(call: object, *args: object) -> bytes:
+    """The -ERR line a poplib call got (poplib raises error_proto on -ERR)."""
+    with pytest.raises(poplib.error_proto) as caught:
+        call(*args)  # type: ignore[operator]
+    return caught.value.args[0]
+
+
+# ---- TLS and authentication ----------------------------------------------------------------
+
+
+def test_plain_port_refuses_passwords_before_stls_and_offers_stls(node: Pop3Node) -> None:
+    client = node.plain()
+    capabilities = client.capa()
+    assert "STLS" in capabilities and "USER" not in capabilities and "SASL" not in capabilities
+    assert err(client.user, USER).startswith(b"-ERR [AUTH]")
+    assert err(client.pass_, PASSWORD).startswith(b"-ERR [AUTH]")
+    plain = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
+    assert err(client._shortcmd, f"AUTH PLAIN {plain}").startswith(b"-ERR [AUTH]")
+    client.quit()
+
+
+def test_stls_then_user_pass_logs_in(node: Pop3Node) -> None:
+    node.deliver(FIRST)
+    client = node.plain()
+    client.stls(client_tls())
+    capabilities = client.capa()
+    assert "STLS" not in capabilities and "USER" in capabilities and capabilities["SASL"] == ["PLAIN"]
+    client.user(USER)
+    assert client.pass_(PASSWORD).startswith(b"+OK logged in, 1 messages")
+    assert client.stat() == (1, len(node.stored()[0]))
+    client.quit()
+
+
+def test_wrong_password_gets_auth_error_and_stays_in_authorization(node: Pop3Node) -> None:
+    client = node.secure()
+    client.user(USER)
+    assert err(client.pass_, "wrong").startswith(b"-ERR [AUTH]")
+    assert err(client.stat).startswith(b"-ERR")
+    client.user(USER)
+    assert client.pass_(PASSWORD).startswith(b"+OK")
+    client.quit()
+
+
+def test_stls_with_pipelined_plaintext_is_refused(node: Pop3Node) -> None:
+    with socket.create_connection(("127.0.0.1", node.port("pop3")), timeout=TIMEOUT) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"+OK")
+        sock.sendall(b"STLS\r\nUSER " + USER.encode() + b"\r\n")
+        assert reader.readline().startswith(b"-ERR")
+        assert reader.readline() == b""  # closed: nothing sent in the clear reaches the TLS session
+
+
+def test_auth_plain_with_initial_response_and_with_continuation(node: Pop3Node) -> None:
+    token = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
+    client = node.secure()
+    assert client._shortcmd(f"AUTH PLAIN {token}").startswith(b"+OK logged in")
+    client.quit()
+    client = node.secure()
+    client.sock.sendall(b"AUTH PLAIN\r\n")
+    assert client.file.readline() == b"+ \r\n"
+    client.sock.sendall(token.encode() + b"\r\n")
+    assert client.file.readline().startswith(b"+OK logged in")
+    client.quit()
+
+
+def test_auth_plain_for_another_identity_is_refused(node: Pop3Node) -> None:
+    token = base64.b64encode(f"{OTHER_USER}\0{USER}\0{PASSWORD}".encode()).decode()
+    client = node.secure()
+    assert err(client._shortcmd, f"AUTH PLAIN {token}").startswith(b"-ERR")
+    assert err(client._shortcmd, "AUTH PLAIN not-base64!").startswith(b"-ERR")
+    client.quit()
+
+
+def test_apop_with_right_digest_logs_in_even_before_tls(node: Pop3Node) -> None:
+    node.deliver(FIRST)
+    client = node.plain()
+    greeting = client.getwelcome()
+    assert b"<" in greeting and b"@" in greeting
+    assert client.apop(USER, APOP_SECRET).startswith(b"+OK logged in, 1 messages")
+    assert client.stat()[0] == 1
+    client.quit()
+
+
+def test_apop_with_wrong_digest_or_without_secret_is_refused(node: Pop3Node) -> None:
+    client = node.plain()
+    assert err(client.apop, USER, "not the secret").startswith(b"-ERR [AUTH]")
+    # carol has no APOP secret: her password is no APOP secret either
+    assert err(client.apop, OTHER_USER, PASSWORD).startswith(b"-ERR [AUTH]")
+    digest = apop_digest(client.getwelcome(), APOP_SECRET)
+    assert err(client._shortcmd, f"APOP {USER}").startswith(b"-ERR")  # digest missing
+    assert client._shortcmd(f"APOP {USER} {digest.upper()}").startswith(b"+OK")
+    client.quit()
+
+
+def test_without_apop_key_greeting_has_no_timestamp_and_apop_is_refused(tmp_path: Path, dns: DnsServer) -> None:
+    with pop3_node(tmp_path, dns, apop=False) as live:
+        client = live.plain()
+        assert b"<" not in client.getwelcome()
+        assert err(client._shortcmd, f"APOP {USER} {'0' * 32}").startswith(b"-ERR")
+        client.quit()
+
+
+def test_second_session_on_a_maildrop_gets_in_use_until_the_first_quits(node: Pop3Node) -> None:
+    first = node.login()
+    second = node.secure()
+    second.user(USER)
+    assert err(second.pass_, PASSWORD).startswith(b"-ERR [IN-USE]")
+    other = node.login(OTHER_USER)  # another mailbox is not locked
+    other.quit()
+    first.quit()
+    second.user(USER)
+    assert second.pass_(PASSWORD).startswith(b"+OK")
+    second.quit()
+
+
+def test_dropped_session_releases_the_maildrop(node: Pop3Node) -> None:
+    first = node.login()
+    first.close()  # no QUIT
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        client = node.secure()
+        client.user(USER)
+        try:
+            client.pass_(PASSWORD)
+            break
+        except poplib.error_proto:
+            client.close()
+            assert time.monotonic() < deadline, "the dropped session kept the maildrop locked"
+            time.sleep(0.05)
+    client.quit()
+
+
+# ---- TRANSACTION -----------------------------------------------------------------------------
+
+
+def test_stat_list_and_uidl_describe_the_stored_messages(node: Pop3Node) -> None:
+    node.deliver(FIRST, LONG_BODY)
+    sizes = [len(data) for data in node.stored()]
+    client = node.login()
+    assert client.stat() == (2, sum(sizes))
+    assert client.list()[1] == [f"1 {sizes[0]}".encode(), f"2 {sizes[1]}".encode()]
+    assert client.list(2) == f"+OK 2 {sizes[1]}".encode()
+    uidls = [line.split()[1] for line in client.uidl()[1]]
+    assert len(set(uidls)) == 2 and all(len(u) <= 70 and u.isalnum() for u in uidls)
+    assert client.uidl(1).split()[2] == uidls[0]
+    assert err(client.list, 3).startswith(b"-ERR")
+    client.quit()
+
+
+def test_retr_sends_the_stored_bytes_dot_stuffed_with_crlf(node: Pop3Node) -> None:
+    node.deliver(STUFFED)
+    stored = node.stored()[0]
+    client = node.login()
+    wire = raw_lines(client, b"RETR 1")
+    assert wire[0] == f"+OK {len(stored)} octets\r\n".encode()
+    body = b"".join(wire[1:-1])
+    assert b"\r\n..starts with a dot\r\n...two dots\r\n..\r\nmiddle . line\r\n" in body
+    assert body.replace(b"\r\n..", b"\r\n.") == stored
+    assert all(line.endswith(b"\r\n") and not line[:-2].endswith(b"\r") for line in wire)
+    assert b"\r\n".join(client.retr(1)[1]) + b"\r\n" == stored  # poplib undoes the stuffing
+    client.quit()
+
+
+def test_top_sends_headers_blank_line_and_first_body_lines(node: Pop3Node) -> None:
+    node.deliver(LONG_BODY)
+    stored = node.stored()[0]
+    headers = stored[: stored.index(b"\r\n\r\n")].split(b"\r\n")
+    client = node.login()
+    assert client.top(1, 2)[1] == headers + [b"", b"body line 1", b"body line 2"]
+    assert client.top(1, 0)[1] == headers + [b""]
+    assert client.top(1, 100)[1] == headers + [b""] + [b"body line %d" % n for n in range(1, 6)]
+    assert err(client.top, 1, "x").startswith(b"-ERR")
+    client.quit()
+
+
+def test_dele_removes_messages_only_at_quit(node: Pop3Node) -> None:
+    node.deliver(FIRST, LONG_BODY, STUFFED)
+    client = node.login()
+    client.dele(2)
+    assert client.stat()[0] == 2
+    assert err(client.retr, 2).startswith(b"-ERR")
+    assert err(client.dele, 2).startswith(b"-ERR")
+    assert [line.split()[0] for line in client.list()[1]] == [b"1", b"3"]
+    assert len(node.stored()) == 3  # nothing removed before QUIT
+    assert client.quit().startswith(b"+OK")
+    remaining = node.stored()
+    assert len(remaining) == 2 and not any(b"Subject: long" in data for data in remaining)
+    client = node.login()
+    assert client.stat()[0] == 2
+    client.quit()
+
+
+def test_rset_unmarks_deletions(node: Pop3Node) -> None:
+    node.deliver(FIRST, LONG_BODY)
+    client = node.login()
+    client.dele(1)
+    client.dele(2)
+    assert client.stat()[0] == 0
+    client.rset()
+    assert client.stat()[0] == 2
+    client.quit()
+    assert len(node.stored()) == 2
+
+
+def test_dropped_connection_deletes_nothing(node: Pop3Node) -> None:
+    node.deliver(FIRST, LONG_BODY)
+    client = node.login()
+    client.dele(1)
+    client.dele(2)
+    client.close()  # no QUIT: the session never reaches UPDATE
+    client = _login_when_released(node)
+    assert client.stat()[0] == 2
+    client.quit()
+    assert len(node.stored()) == 2
+
+
+def _login_when_released(node: Pop3Node) -> poplib.POP3_SSL:
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        client = node.secure()
+        client.user(USER)
+        try:
+            client.pass_(PASSWORD)
+            return client
+        except poplib.error_proto:
+            client.close()
+            assert time.monotonic() < deadline, "the maildrop stayed locked"
+            time.sleep(0.05)
+
+
+def test_uidl_is_stable_across_sessions_and_once_messages_are_read(node: Pop3Node) -> None:
+    node.deliver(FIRST, LONG_BODY)
+    client = node.login()
+    before = client.uidl()[1]
+    client.retr(1)
+    client.quit()  # retrieved mail is marked \Seen, as an IMAP client would mark it
+    maildir = node.daemon.maildir(USER)
+    assert [p.name.rpartition(":2,")[2] for p in (maildir / "cur").iterdir()] == ["S"]
+    node.deliver(STUFFED)
+    client = node.login()
+    after = client.uidl()[1]
+    assert after[:2] == before and after[2] not in before
+    client.quit()
+
+
+def test_mail_delivered_during_a_session_waits_for_the_next_one(node: Pop3Node) -> None:
+    node.deliver(FIRST)
+    client = node.login()
+    node.deliver(LONG_BODY)
+    assert client.stat()[0] == 1
+    client.quit()
+    client = node.login()
+    assert client.stat()[0] == 2
+    client.quit()
+
+
+# ---- hostile and broken input ----------------------------------------------------------------
+
+
+def test_bad_commands_get_err_and_the_session_continues(node: Pop3Node) -> None:
+    node.deliver(FIRST)
+    client = node.login()
+    for command in ("FROB", "RETR", "RETR 0", "RETR -1", "RETR 99999999999", "RETR 1 2", "DELE x",
+                    "TOP 1", "LIST 1 2", "USER someone", "STLS", "\u00e9\u00e9"):
+        assert err(client._shortcmd, command).startswith(b"-ERR"), command
+    client.sock.sendall(b"NOOP \xff\xfe\r\n")
+    assert client.file.readline().startswith(b"-ERR")
+    assert client.stat()[0] == 1
+    client.quit()
+
+
+def test_overlong_line_gets_err_and_close(node: Pop3Node) -> None:
+    client = node.secure()
+    client.sock.sendall(b"USER " + b"a" * 5000 + b"\r\n")
+    assert client.file.readline().startswith(b"-ERR")
+    assert client.file.readline() == b""
+
+
+def test_many_bad_commands_end_the_session(node: Pop3Node) -> None:
+    client = node.secure()
+    client.sock.sendall(b"BOGUS\r\n" * 25)
+    replies = [client.file.readline() for _ in range(21)]
+    assert all(reply.startswith(b"-ERR") for reply in replies[:20]) and replies[20] == b""
+
+
+def test_idle_session_is_logged_out(tmp_path: Path, dns: DnsServer) -> None:
+    with pop3_node(tmp_path, dns, idle_timeout=1) as live:
+        live.deliver(FIRST)
+        client = live.login()
+        client.dele(1)
+        assert client.file.readline().startswith(b"-ERR")  # the server speaks first, then closes
+        assert client.file.readline() == b""
+        client = live.login()
+        assert client.stat()[0] == 1  # the timed-out session deleted nothing
+        client.quit()
+
+
+def test_pipelined_commands_are_answered_in_order(node: Pop3Node) -> None:
+    node.deliver(FIRST, LONG_BODY)
+    client = node.login()
+    client.sock.sendall(b"STAT\r\nLIST 1\r\nUIDL 2\r\nNOOP\r\n")
+    answers = [client.file.readline() for _ in range(4)]
+    assert answers[0].startswith(b"+OK 2 ") and answers[1].startswith(b"+OK 1 ")
+    assert answers[2].startswith(b"+OK 2 ") and answers[3].startswith(b"+OK")
+    client.quit()
