@@ -1,0 +1,81 @@
+"""`maild --bundle DIR --data DIR [--listen kind=host:port ...]`: the daemon in the foreground.
+
+Refuses to start on a bad bundle (nothing valid to serve yet); once running, a bad new bundle is
+logged and the last good one stays in force. SIGTERM or SIGINT stop it cleanly.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from maild.bundle import BundleError, ConfigHolder, load_bundle, watch
+from maild.config import Listener
+from maild.daemon import SERVERS, Daemon
+from maild.queue.worker import Queue
+from maild.runtime import Runtime
+from maild.store import Store
+
+log = logging.getLogger("maild")
+
+
+def listener(text: str) -> Listener:
+    """`kind=host:port` (IPv6 as `[::1]:port`)."""
+    kind, equals, address = text.partition("=")
+    host, colon, port = address.rpartition(":")
+    if not equals or not colon or kind not in SERVERS or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected kind=host:port with kind one of {', '.join(sorted(SERVERS))}")
+    return Listener(kind, host.strip("[]"), int(port))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="maild", description="Tegami mail daemon")
+    parser.add_argument("--bundle", required=True, type=Path, help="this node's bundle directory (written by the panel)")
+    parser.add_argument("--data", required=True, type=Path, help="state directory: mail store, queue, certificates")
+    parser.add_argument("--listen", action="append", type=listener, default=[], metavar="KIND=HOST:PORT",
+                        help="listen here instead of the bundle's listeners (repeatable)")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    return parser.parse_args(argv)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiosmtpd logs every command line at INFO; ours summarise each message instead.
+    logging.getLogger("mail.log").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+async def serve(args: argparse.Namespace) -> None:
+    holder = ConfigHolder(load_bundle(args.bundle))
+    config = holder.current
+    log.info("bundle serial %d for node %s (%s)", config.serial, config.server.node, config.server.hostname)
+    args.data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = Store(args.data / "mail")
+    queue = Queue(args.data / "queue", holder, store=store)
+    runtime = Runtime(holder, store, queue, args.data)
+    daemon = Daemon(runtime, args.listen or None, services=(lambda: watch(args.bundle, holder), queue.run))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await daemon.run(stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    configure_logging(args.log_level)
+    try:
+        asyncio.run(serve(args))
+    except BundleError as error:
+        log.error("cannot start: %s", error)
+        return 2
+    except OSError as error:
+        log.error("cannot start: %s", error)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

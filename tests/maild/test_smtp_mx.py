@@ -1,0 +1,240 @@
+"""MX: mail from the internet for hosted domains, through smtplib against a live maild."""
+from __future__ import annotations
+
+import base64
+import smtplib
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from maild.config import Alias
+from tests.maild.dns_server import DnsServer
+from tests.maild.support import LiveDaemon, domain, mailbox, node_config, running_daemon, stored_messages
+
+SENDER_KEY = ed25519.Ed25519PrivateKey.generate()
+SENDER_PUBLIC = base64.b64encode(
+    SENDER_KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+).decode()
+RECORDS = {
+    "sender.test": {"TXT": '"v=spf1 ip4:127.0.0.1 -all"'},
+    "s1._domainkey.sender.test": {"TXT": f'"v=DKIM1; k=ed25519; p={SENDER_PUBLIC}"'},
+    "forged.test": {"TXT": '"v=spf1 ip4:192.0.2.1 -all"'},
+}
+MESSAGE = (
+    b"From: Alice <alice@sender.test>\r\nTo: bob@example.test\r\nSubject: =?utf-8?q?h=C3=A9llo?=\r\n"
+    b"Message-ID: <1@sender.test>\r\n\r\nfirst line\r\n.leading dot stays\r\n8bit: \xc3\xa9\r\n"
+)
+
+
+@pytest.fixture(scope="module")
+def dns() -> Iterator[DnsServer]:
+    with DnsServer(RECORDS).running() as server:
+        yield server
+
+
+@pytest.fixture
+def maild(tmp_path: Path, dns: DnsServer) -> Iterator[LiveDaemon]:
+    config = node_config(
+        domains=[domain("example.test"), domain("other.test"), domain("sleepy.test", status="suspended")],
+        mailboxes=[
+            mailbox("bob@example.test"),
+            mailbox("carol@example.test"),
+            mailbox("tiny@example.test", quota_bytes=1000),
+            mailbox("small@example.test", max_message_bytes=2000),
+            mailbox("off@example.test", enabled=False),
+            mailbox("dave@other.test"),
+        ],
+        aliases=[
+            Alias("team@example.test", ("bob@example.test", "carol@example.test", "friend@elsewhere.test")),
+            Alias("@other.test", ("dave@other.test",)),
+        ],
+        resolver=(dns.address,),
+    )
+    with running_daemon(config, tmp_path) as live:
+        yield live
+
+
+def client(maild: LiveDaemon) -> smtplib.SMTP:
+    smtp = smtplib.SMTP("127.0.0.1", maild.port("mx"), timeout=20)
+    smtp.ehlo("client.sender.test")
+    return smtp
+
+
+def body_after_trace(stored: bytes) -> bytes:
+    """The stored message without the trace fields maild prepended (Received, Authentication-Results)."""
+    assert stored.startswith(b"Received: ")
+    marker = stored.index(b"\r\nAuthentication-Results: ")
+    rest = stored[marker + 2:]
+    lines = rest.split(b"\r\n")
+    index = 1
+    while lines[index].startswith(b"\t"):
+        index += 1
+    return b"\r\n".join(lines[index:])
+
+
+def test_ehlo_advertises_extensions_and_no_auth(maild: LiveDaemon) -> None:
+    with client(maild) as smtp:
+        for keyword in ("size", "pipelining", "8bitmime", "smtputf8", "enhancedstatuscodes", "starttls"):
+            assert smtp.has_extn(keyword), keyword
+        assert not smtp.has_extn("auth")
+        code, reply = smtp.docmd("AUTH", "PLAIN AGJvYgBzZWNyZXQ=")
+    assert code == 502
+
+
+def test_delivered_message_is_sent_bytes_plus_trace_headers(maild: LiveDaemon) -> None:
+    with client(maild) as smtp:
+        assert smtp.sendmail("alice@sender.test", ["bob@example.test"], MESSAGE) == {}
+    [stored] = stored_messages(maild.maildir("bob@example.test"))
+    assert body_after_trace(stored) == MESSAGE
+    assert b"by mx.tegami.test (Tegami maild) with ESMTP id " in stored
+    assert b"for <bob@example.test>;" in stored
+
+
+def test_unknown_recipient_gets_550_511(maild: LiveDaemon) -> None:
+    with client(maild) as smtp:
+        smtp.mail("alice@sender.test")
+        code, reply = smtp.rcpt("nobody@example.test")
+    assert (code, reply[:5]) == (550, b"5.1.1")
+
+
+def test_disabled_mailbox_is_refused_permanently(maild: LiveDaemon) -> None:
+    with client(maild) as smtp:
+        smtp.mail("alice@sender.test")
+        code, reply = smtp.rcpt("off@example.test")
+    assert (code, reply[:5]) == (550, b"5.2.1")
+
+
+@pytest.mark.parametrize("recipient, expected", [
+    ("someone@elsewhere.test", (554, b"5.7.1")),  # a domain not hosted here
+    ("someone@sleepy.test", (554, b"5.7.1")),  # hosted but suspended
+    ("bob%example.test@elsewhere.test", (554, b"5.7.1")),  # percent hack
+    ("bob@example.test@elsewhere.test", (553, b"5.1.3")),  # not an address at all
+])
+def test_relay_attempts_are_refused_even_from_loopback(maild: LiveDaemon, recipient: str, expected: tuple) -> None:
+    with client(maild) as smtp:
+        smtp.mail("alice@sender.test")
+        code, reply = smtp.rcpt(recipient)
+    assert (code, reply[:5]) == expected
+    assert maild.queue.queued == []
+
+
+def test_declared_size_over_server_limit_gets_552_534_at_mail(maild: LiveDaemon) -> None:
+    with client(maild) as smtp:
+        limit = int(smtp.esmtp_features["size"])
+        code, reply = smtp.mail("alice@sender.test", [f"SIZE={limit + 1}"])
+    assert (code, reply[:5]) == (552, b"5.3.4")
+
+
+def test_declared_size_over_plan_limit_gets_552_534_at_rcpt(maild: LiveDaemon) -> None:
+    with client(maild) as smtp:
+        smtp.mail("alice@sender.test", ["SIZE=5000"])
+        code, reply = smtp.rcpt("small@example.test")
+    assert (code, reply[:5]) == (552, b"5.3.4")
+
+
+def test_actual_data_over_plan_limit_gets_552_534(maild: LiveDaemon) -> None:
+    with client(maild) as smtp:
+        smtp.mail("alice@sender.test")
+        assert smtp.rcpt("small@example.test")[0] == 250
+        code, reply = smtp.data(b"Subject: big\r\n\r\n" + (b"x" * 70 + b"\r\n") * 60)
+    assert (code, reply[:5]) == (552, b"5.3.4")
+    assert stored_messages(maild.maildir("small@example.test")) == []
+
+
+def test_mailbox_over_quota_gets_552_522(maild: LiveDaemon) -> None:
+    with client(maild) as smtp:
+        assert smtp.sendmail("alice@sender.test", ["tiny@example.test"], b"Subject: a\r\n\r\n" + b"x" * 100) == {}
+        smtp.mail("alice@sender.test", ["SIZE=700"])
+        code, reply = smtp.rcpt("tiny@example.test")
+        assert (code, reply[:5]) == (552, b"5.2.2")
+        smtp.rset()
+        smtp.mail("alice@sender.test")
+        assert smtp.rcpt("tiny@example.test")[0] == 250
+        code, reply = smtp.data(b"Subject: b\r\n\r\n" + b"y" * 700 + b"\r\n")
+    assert (code, reply[:5]) == (552, b"5.2.2")
+    assert len(stored_messages(maild.maildir("tiny@example.test"))) == 1
+
+
+def test_alias_delivers_locally_and_queues_external_destination(maild: LiveDaemon) -> None:
+    with client(maild) as smtp:
+        assert smtp.sendmail("alice@sender.test", ["team@example.test", "bob@example.test"], MESSAGE) == {}
+    # bob is named twice (directly and through the alias) and gets one copy.
+    assert [body_after_trace(m) for m in stored_messages(maild.maildir("bob@example.test"))] == [MESSAGE]
+    assert [body_after_trace(m) for m in stored_messages(maild.maildir("carol@example.test"))] == [MESSAGE]
+    [(sender, recipients, data)] = maild.queue.queued
+    assert (sender, recipients, body_after_trace(data)) == ("alice@sender.test", ["friend@elsewhere.test"], MESSAGE)
+
+
+def test_catch_all_takes_unknown_local_parts(maild: LiveDaemon) -> None:
+    with client(maild) as smtp:
+        assert smtp.sendmail("alice@sender.test", ["Anything.Else@OTHER.test"], MESSAGE) == {}
+    [stored] = stored_messages(maild.maildir("dave@other.test"))
+    assert body_after_trace(stored) == MESSAGE
+
+
+def test_null_sender_bounces_are_accepted(maild: LiveDaemon) -> None:
+    with client(maild) as smtp:
+        assert smtp.sendmail("<>", ["bob@example.test"], MESSAGE) == {}
+    [stored] = stored_messages(maild.maildir("bob@example.test"))
+    assert b"spf=" in stored and b"smtp.helo=client.sender.test" in stored
+
+
+def test_spf_and_dkim_results_are_recorded(maild: LiveDaemon) -> None:
+    signed = dkim.sign(MESSAGE, b"s1", b"sender.test", base64.b64encode(SENDER_KEY.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())),
+        signature_algorithm=b"ed25519-sha256") + MESSAGE
+    with client(maild) as smtp:
+        assert smtp.sendmail("alice@sender.test", ["bob@example.test"], signed) == {}
+        tampered = signed.replace(b"first line", b"forged line")
+        assert smtp.sendmail("mallory@forged.test", ["carol@example.test"], tampered) == {}
+    [good] = stored_messages(maild.maildir("bob@example.test"))
+    assert b"spf=pass smtp.mailfrom=alice@sender.test" in good
+    assert b"dkim=pass header.d=sender.test header.s=s1" in good
+    [bad] = stored_messages(maild.maildir("carol@example.test"))
+    assert b"spf=fail smtp.mailfrom=mallory@forged.test" in bad
+    assert b"dkim=fail header.d=sender.test header.s=s1" in bad
+
+
+def test_store_failure_answers_451_430_and_daemon_keeps_serving(maild: LiveDaemon) -> None:
+    # A file where carol's mail directory belongs: the store cannot work, the client must retry.
+    carol_home = maild.maildir("carol@example.test").parent
+    carol_home.parent.mkdir(parents=True, exist_ok=True)
+    carol_home.write_bytes(b"")
+    with client(maild) as smtp:
+        smtp.mail("alice@sender.test")
+        code, reply = smtp.rcpt("carol@example.test")
+        assert (code, reply[:5]) == (451, b"4.3.0")
+        assert b"Error" not in reply and b"Directory" not in reply
+        smtp.rset()
+        assert smtp.sendmail("alice@sender.test", ["bob@example.test"], MESSAGE) == {}
+
+
+def test_hostile_input_gets_errors_not_a_crash(maild: LiveDaemon) -> None:
+    with socket.create_connection(("127.0.0.1", maild.port("mx")), timeout=20) as raw:
+        stream = raw.makefile("rb")
+        assert stream.readline().startswith(b"220 ")
+        for line in (b"\x00\xff\xfe garbage", b"EHLO " + b"a" * 5000, b"MAIL FROM:<\xff@\xfe>", b"RCPT TO:<x>",
+                     b"MAIL FROM:<a@b> SIZE=abc", b"DATA"):
+            raw.sendall(line + b"\r\n")
+            reply = stream.readline()
+            assert reply[:1] in (b"4", b"5"), (line, reply)
+    with client(maild) as smtp:
+        assert smtp.sendmail("alice@sender.test", ["bob@example.test"], MESSAGE) == {}
+
+
+def test_reloaded_config_serves_new_connections_while_open_ones_keep_theirs(maild: LiveDaemon) -> None:
+    config = maild.holder.current
+    newbie = mailbox("newbie@example.test")
+    with client(maild) as before:
+        maild.swap(replace(config, serial=config.serial + 1, mailboxes={**config.mailboxes, newbie.address: newbie}))
+        before.mail("alice@sender.test")
+        assert before.rcpt("newbie@example.test")[0] == 550
+    with client(maild) as after:
+        assert after.sendmail("alice@sender.test", ["newbie@example.test"], MESSAGE) == {}
+    assert len(stored_messages(maild.maildir("newbie@example.test"))) == 1
