@@ -26,6 +26,7 @@ BLUEPRINTS = (
     "customers",
     "nodes",
     "users",
+    "audit",
 )
 
 

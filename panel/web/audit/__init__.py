@@ -1,0 +1,1 @@
+"""The audit log, scoped to what the actor may read."""
