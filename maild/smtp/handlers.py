@@ -43,6 +43,11 @@ def declared_size(mail_options: list[str]) -> int | None:
     return None
 
 
+def envelope_sender(envelope: MailEnvelope) -> str:
+    """The envelope sender, "" for the null sender."""
+    return "" if envelope.mail_from == NULL_SENDER else envelope.mail_from or ""
+
+
 def over_quota(usage_bytes: int, mailbox: Mailbox, incoming: int) -> bool:
     """Whether `incoming` more bytes would not fit; a quota of 0 means unlimited."""
     return mailbox.quota_bytes > 0 and usage_bytes + incoming > mailbox.quota_bytes
@@ -85,8 +90,25 @@ class MailHandler:
                 raise Refused(replies.OVER_QUOTA.format(address=address))
         return route
 
-    @staticmethod
-    def accept_recipient(envelope: MailEnvelope, address: str, route: routing.Route, options: list[str]) -> str:
+    def recipient_refusal(self, session: MailSession, envelope: MailEnvelope) -> str | None:
+        """A reason to refuse any further recipient, before looking at the address."""
+        return None
+
+    def route(self, config: Config, envelope: MailEnvelope, address: str) -> routing.Route:
+        return self.check_recipient(config, envelope, address)
+
+    async def handle_RCPT(
+        self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, address: str, options: list[str]
+    ) -> str:
+        refusal = self.recipient_refusal(session, envelope)
+        if refusal:
+            return refusal
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return str(replies.TOO_MANY_RECIPIENTS)
+        try:
+            route = self.route(session.config, envelope, address)
+        except Refused as refused:
+            return refused.reply
         for mailbox in route.local:
             envelope.routing.local[mailbox.id] = mailbox
         for remote in route.remote:
@@ -116,7 +138,7 @@ class MailHandler:
 
     async def deliver(self, envelope: MailEnvelope, message: bytes) -> None:
         """Local copies into the store, the rest into the queue; durable when this returns."""
-        sender = "" if envelope.mail_from == NULL_SENDER else envelope.mail_from or ""
+        sender = envelope_sender(envelope)
         work = [self.runtime.store.deliver(mailbox, message) for mailbox in envelope.routing.local.values()]
         if envelope.routing.remote:
             work.append(self.runtime.queue.enqueue(sender, list(envelope.routing.remote), message))
@@ -151,17 +173,6 @@ class MxHandler(MailHandler):
             address = ""
         return self.accept_sender(envelope, address, options)
 
-    async def handle_RCPT(
-        self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, address: str, options: list[str]
-    ) -> str:
-        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
-            return str(replies.TOO_MANY_RECIPIENTS)
-        try:
-            route = self.check_recipient(session.config, envelope, address)
-        except Refused as refused:
-            return refused.reply
-        return self.accept_recipient(envelope, address, route, options)
-
     async def handle_DATA(self, server: MailSMTP, session: MailSession, envelope: MailEnvelope) -> str:
         content = envelope.original_content or b""
         refusal = self.content_refusal(session.config, envelope, len(content), None)
@@ -169,7 +180,7 @@ class MxHandler(MailHandler):
             return refusal
         queue_id = trace.new_queue_id()
         hop = self.hop(server, session)
-        peer = verify.Peer(ip=hop.ip, helo=hop.helo, mail_from="" if envelope.mail_from == NULL_SENDER else envelope.mail_from or "")
+        peer = verify.Peer(ip=hop.ip, helo=hop.helo, mail_from=envelope_sender(envelope))
         results = await verify.authentication_results(
             session.config.server.hostname, peer, content, _resolver(session.config.server.resolver)
         )
@@ -248,25 +259,20 @@ class SubmissionHandler(MailHandler):
             return replies.MESSAGE_TOO_BIG.format(limit=mailbox.max_message_bytes)
         return self.accept_sender(envelope, address, options)
 
-    async def handle_RCPT(
-        self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, address: str, options: list[str]
-    ) -> str:
+    def recipient_refusal(self, session: MailSession, envelope: MailEnvelope) -> str | None:
+        """The plan's sends per hour, counting the recipients of this message so far."""
         mailbox = session.mailbox
         assert mailbox is not None  # MAIL required it
         limit = mailbox.sends_per_hour
         if limit is not None and self.runtime.send_rate.sent(mailbox.id) + len(envelope.rcpt_tos) >= limit:
             return replies.RATE_LIMITED.format(limit=limit)
-        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
-            return str(replies.TOO_MANY_RECIPIENTS)
-        try:
-            normalized = routing.normalize(address)
-            if routing.hosted_domain(session.config, normalized) is None:
-                route = routing.Route(remote=(address,))
-            else:
-                route = self.check_recipient(session.config, envelope, address)
-        except Refused as refused:
-            return refused.reply
-        return self.accept_recipient(envelope, address, route, options)
+        return None
+
+    def route(self, config: Config, envelope: MailEnvelope, address: str) -> routing.Route:
+        """Hosted domains are checked like MX mail; any other domain is queued."""
+        if routing.hosted_domain(config, routing.normalize(address)) is None:
+            return routing.Route(remote=(address,))
+        return self.check_recipient(config, envelope, address)
 
     async def handle_DATA(self, server: MailSMTP, session: MailSession, envelope: MailEnvelope) -> str:
         mailbox = session.mailbox
