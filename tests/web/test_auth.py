@@ -1,0 +1,94 @@
+"""Logging in and out (staff and mailbox users), CSRF, and support access ("act as")."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from panel.extensions import db
+from panel.models import AuditEvent, Plan, Role, User
+from tests.factories import Factory
+
+pytestmark = pytest.mark.usefixtures("english")
+
+BANNER = "Support access: you are working as a customer."
+
+
+def test_staff_logs_in_and_out(make, client):
+    admin = make.user(Role.ADMIN)
+    assert client.get("/").status_code == 302  # not logged in yet
+    response = client.post("/login", data={"login": admin.email.upper(), "password": Factory.PASSWORD})
+    assert response.status_code == 302 and response.location == "/"
+    page = client.get("/").text
+    assert "Provider dashboard" in page and admin.email in page
+    logout = client.post("/logout", follow_redirects=True)
+    assert "You have logged out." in logout.text
+    assert client.get("/").location.startswith("/login")
+
+
+def test_mailbox_user_logs_in_with_address_and_password(make, client):
+    mailbox = make.mailbox()
+    response = client.post("/login", data={"login": mailbox.email, "password": Factory.PASSWORD})
+    assert response.status_code == 302
+    page = client.get("/").text
+    assert "My mailbox" in page and mailbox.email in page
+    assert client.get("/customers/").status_code == 403
+
+
+def test_wrong_password_shows_message_and_stays_logged_out(make, client):
+    admin = make.user(Role.ADMIN)
+    response = client.post("/login", data={"login": admin.email, "password": "not the password"})
+    assert response.status_code == 200
+    assert "Wrong e-mail address or password." in response.text
+    unknown = client.post("/login", data={"login": "nobody@nowhere.test", "password": "not the password"})
+    assert "Wrong e-mail address or password." in unknown.text
+    assert client.get("/").status_code == 302
+
+
+def test_login_never_redirects_off_site(make, client):
+    admin = make.user(Role.ADMIN)
+    response = client.post("/login?next=//evil.example/x", data={"login": admin.email, "password": Factory.PASSWORD})
+    assert response.location == "/"
+
+
+def test_post_without_csrf_token_is_rejected(app, make, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    admin = make.user(Role.ADMIN)
+    refused = client.post("/login", data={"login": admin.email, "password": Factory.PASSWORD})
+    assert refused.status_code == 400
+    assert client.get("/").status_code == 302
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text).group(1)
+    accepted = client.post("/login", data={"login": admin.email, "password": Factory.PASSWORD, "csrf_token": token})
+    assert accepted.status_code == 302
+    forged = client.post("/plans/new", data={"name": "Forged", "default_quota_bytes": "1", "max_message_bytes": "1"})
+    assert forged.status_code == 400
+    assert db.session.scalar(select(func.count(Plan.id))) == 0
+
+
+def test_act_as_shows_banner_and_audits_the_real_user(make, login_as):
+    customer = make.customer()
+    admin = make.user(Role.ADMIN)
+    client = login_as(admin)
+    assert BANNER not in client.get("/").text
+    response = client.post(f"/act-as/{customer.id}", follow_redirects=True)
+    assert BANNER in response.text and customer.name in response.text
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "customer.act_as")).one()
+    assert (event.user_id, event.actor_label, event.acting_as_customer_id) == (admin.id, admin.email, customer.id)
+    # A change made while acting is the customer's, recorded under the admin's name.
+    client.post("/logins/new", data={"email": "helper@sakura.test", "password": "a long enough secret",
+                                     "role": "customer"})
+    helper = db.session.scalars(select(User).where(User.email == "helper@sakura.test")).one()
+    assert helper.customer_id == customer.id
+    change = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.create",
+                                                         AuditEvent.object_id == helper.id)).one()
+    assert (change.user_id, change.acting_as_customer_id) == (admin.id, customer.id)
+    assert BANNER not in client.post("/act-as/stop", follow_redirects=True).text
+
+
+def test_reseller_cannot_act_as_a_foreign_customer(make, login_as):
+    foreign = make.customer()
+    client = login_as(make.user(Role.RESELLER, reseller=make.reseller()))
+    assert client.post(f"/act-as/{foreign.id}").status_code == 404
+    assert BANNER not in client.get("/").text
+    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "customer.act_as")) == 0
