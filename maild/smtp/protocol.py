@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,19 +59,22 @@ class MailSMTP(SMTP):
             status = with_enhanced_code(status)
         await super().push(status)
 
-    async def smtp_EHLO(self, hostname: str) -> None:
+    @contextmanager
+    def _greeting(self) -> Iterator[None]:
+        """HELO/EHLO answers carry no enhanced code (RFC 2034 section 3)."""
         self._greeting_phase = True
         try:
-            await super().smtp_EHLO(hostname)
+            yield
         finally:
             self._greeting_phase = False
 
+    async def smtp_EHLO(self, hostname: str) -> None:
+        with self._greeting():
+            await super().smtp_EHLO(hostname)
+
     async def smtp_HELO(self, hostname: str) -> None:
-        self._greeting_phase = True
-        try:
+        with self._greeting():
             await super().smtp_HELO(hostname)
-        finally:
-            self._greeting_phase = False
 
     def tls_info(self) -> tuple[str, str] | None:
         """(version, cipher) of this connection's TLS, whether STARTTLS or implicit."""
