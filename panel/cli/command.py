@@ -119,6 +119,7 @@ yes_option = click.option("--yes", is_flag=True, help="Do not ask for confirmati
 
 
 def confirm(yes: bool, question: str) -> None:
-    """Ask before destroying something unless `--yes` was given; 'no' aborts with exit code 1."""
+    """Ask (on stderr, keeping stdout clean for --json) before destroying something unless `--yes`;
+    'no' aborts with exit code 1."""
     if not yes:
-        click.confirm(question, abort=True)
+        click.confirm(question, abort=True, err=True)

@@ -11,7 +11,9 @@ from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
+from panel.cli.output import EXTRA_LOADS
 from panel.extensions import db
 from panel.models import Alias, Domain, Mailbox, User
 from panel.models.base import to_idna
@@ -34,7 +36,7 @@ def _find(actor: Actor, model: type[T], reference: str, by_name: Callable[[], Se
     found = db.session.scalars(scope(actor, stmt, model)).first()
     if found is None:
         raise _not_found(reference)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _not_found(reference: str) -> NotFound:
@@ -88,12 +90,12 @@ def _address(actor: Actor, model: type[Mailbox] | type[Alias], reference: str) -
 
 def mailbox(actor: Actor, reference: str) -> Mailbox:
     """A mailbox by id or by address."""
-    return _address(actor, Mailbox, reference)  # type: ignore[no-any-return]
+    return _address(actor, Mailbox, reference)
 
 
 def alias(actor: Actor, reference: str) -> Alias:
     """An alias by id or by source address (`@domain` or `*@domain` for the catch-all)."""
-    return _address(actor, Alias, reference)  # type: ignore[no-any-return]
+    return _address(actor, Alias, reference)
 
 
 def user(actor: Actor, reference: str) -> User:
@@ -103,5 +105,8 @@ def user(actor: Actor, reference: str) -> User:
 
 
 def visible(actor: Actor, stmt: Select[Any], model: type | None = None) -> list[Any]:
-    """Every row of `stmt` the actor may see."""
+    """Every row of `stmt` (selecting `model`, by default its first entity) the actor may see,
+    with what the output shows of each loaded up front."""
+    model = model or stmt.column_descriptions[0]["entity"]
+    stmt = stmt.options(*(selectinload(relation) for relation in EXTRA_LOADS.get(model, ())))
     return list(db.session.scalars(scope(actor, stmt, model)))

@@ -36,6 +36,13 @@ EXTRAS: dict[type, Callable[[Any], dict[str, Any]]] = {
                       "destinations": [d.address for d in a.destinations]},
 }
 
+# Relationships EXTRAS read, loaded for a whole list in one query each rather than once per row.
+EXTRA_LOADS: dict[type, tuple[Any, ...]] = {
+    Reseller: (Reseller.reseller_plan,),
+    Customer: (Customer.plan,),
+    Alias: (Alias.destinations,),
+}
+
 # What a list shows as a table; JSON always carries every field.
 TABLE_COLUMNS: dict[type, tuple[str, ...]] = {
     Plan: ("id", "name", "tier", "reseller_id", "max_domains", "max_mailboxes", "max_aliases",
