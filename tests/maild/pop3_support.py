@@ -68,7 +68,8 @@ class Pop3Node:
 
 
 @contextmanager
-def pop3_node(tmp_path: Path, dns: DnsServer, *, apop: bool = True, **server: object) -> Iterator[Pop3Node]:
+def pop3_node(tmp_path: Path, dns: DnsServer, *, apop: bool = True, runtime_options: dict[str, object] | None = None,
+              **server: object) -> Iterator[Pop3Node]:
     """maild with POP3 for bob (APOP enabled when `apop`) and carol; `server` overrides Server fields."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -78,6 +79,6 @@ def pop3_node(tmp_path: Path, dns: DnsServer, *, apop: bool = True, **server: ob
         (data_dir / "apop.key").write_bytes(key + b"\n")
         bob = replace(bob, apop_secret=Fernet(key).encrypt(APOP_SECRET.encode()).decode("ascii"))
     config = node_config(mailboxes=[bob, mailbox(OTHER_USER, PASSWORD)], kinds=("mx", "pop3", "pop3s"),
-                         resolver=(dns.address,), **server)
-    with running_daemon(config, tmp_path) as live:
+                         resolver=(dns.address,), **server)  # type: ignore[arg-type]
+    with running_daemon(config, tmp_path, runtime_options=runtime_options) as live:
         yield Pop3Node(live)

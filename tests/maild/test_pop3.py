@@ -5,14 +5,23 @@ import base64
 import poplib
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from maild.auth import Authenticator, Throttle, ThrottlePolicy
 from tests.maild.dns_server import DnsServer
 from tests.maild.pop3_support import (
-    APOP_SECRET, OTHER_USER, PASSWORD, TIMEOUT, USER, Pop3Node, apop_digest, client_tls, pop3_node,
+    APOP_SECRET,
+    OTHER_USER,
+    PASSWORD,
+    TIMEOUT,
+    USER,
+    Pop3Node,
+    apop_digest,
+    client_tls,
+    pop3_node,
 )
 
 FIRST = b"From: alice@remote.test\r\nTo: bob@example.test\r\nSubject: first\r\n\r\nhello\r\n"
@@ -43,11 +52,34 @@ def raw_lines(client: poplib.POP3, command: bytes) -> list[bytes]:
     return lines
 
 
-def err(call: object, *args: object) -> bytes:
+def login_when_released(node: Pop3Node) -> poplib.POP3_SSL:
+    """Log in as soon as the server has noticed that the previous session went away."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        client = node.secure()
+        client.user(USER)
+        try:
+            client.pass_(PASSWORD)
+            return client
+        except poplib.error_proto:
+            client.close()
+            assert time.monotonic() < deadline, "the maildrop stayed locked"
+            time.sleep(0.05)
+
+
+def command(client: poplib.POP3, line: str) -> bytes:
+    """Send one command line and return the one-line reply, whatever it says."""
+    client.sock.sendall(line.encode() + b"\r\n")
+    reply: bytes = client.file.readline()
+    return reply.rstrip(b"\r\n")
+
+
+def err(call: Callable[..., object], *args: object) -> bytes:
     """The -ERR line a poplib call got (poplib raises error_proto on -ERR)."""
     with pytest.raises(poplib.error_proto) as caught:
-        call(*args)  # type: ignore[operator]
-    return caught.value.args[0]
+        call(*args)
+    reply: bytes = caught.value.args[0]
+    return reply
 
 
 # ---- TLS and authentication ----------------------------------------------------------------
@@ -60,7 +92,7 @@ def test_plain_port_refuses_passwords_before_stls_and_offers_stls(node: Pop3Node
     assert err(client.user, USER).startswith(b"-ERR [AUTH]")
     assert err(client.pass_, PASSWORD).startswith(b"-ERR [AUTH]")
     plain = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
-    assert err(client._shortcmd, f"AUTH PLAIN {plain}").startswith(b"-ERR [AUTH]")
+    assert command(client, f"AUTH PLAIN {plain}").startswith(b"-ERR [AUTH]")
     client.quit()
 
 
@@ -98,7 +130,7 @@ def test_stls_with_pipelined_plaintext_is_refused(node: Pop3Node) -> None:
 def test_auth_plain_with_initial_response_and_with_continuation(node: Pop3Node) -> None:
     token = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
     client = node.secure()
-    assert client._shortcmd(f"AUTH PLAIN {token}").startswith(b"+OK logged in")
+    assert command(client, f"AUTH PLAIN {token}").startswith(b"+OK logged in")
     client.quit()
     client = node.secure()
     client.sock.sendall(b"AUTH PLAIN\r\n")
@@ -111,8 +143,8 @@ def test_auth_plain_with_initial_response_and_with_continuation(node: Pop3Node) 
 def test_auth_plain_for_another_identity_is_refused(node: Pop3Node) -> None:
     token = base64.b64encode(f"{OTHER_USER}\0{USER}\0{PASSWORD}".encode()).decode()
     client = node.secure()
-    assert err(client._shortcmd, f"AUTH PLAIN {token}").startswith(b"-ERR")
-    assert err(client._shortcmd, "AUTH PLAIN not-base64!").startswith(b"-ERR")
+    assert command(client, f"AUTH PLAIN {token}").startswith(b"-ERR")
+    assert command(client, "AUTH PLAIN not-base64!").startswith(b"-ERR")
     client.quit()
 
 
@@ -132,8 +164,8 @@ def test_apop_with_wrong_digest_or_without_secret_is_refused(node: Pop3Node) -> 
     # carol has no APOP secret: her password is no APOP secret either
     assert err(client.apop, OTHER_USER, PASSWORD).startswith(b"-ERR [AUTH]")
     digest = apop_digest(client.getwelcome(), APOP_SECRET)
-    assert err(client._shortcmd, f"APOP {USER}").startswith(b"-ERR")  # digest missing
-    assert client._shortcmd(f"APOP {USER} {digest.upper()}").startswith(b"+OK")
+    assert command(client, f"APOP {USER}").startswith(b"-ERR")  # digest missing
+    assert command(client, f"APOP {USER} {digest.upper()}").startswith(b"+OK")
     client.quit()
 
 
@@ -141,7 +173,21 @@ def test_without_apop_key_greeting_has_no_timestamp_and_apop_is_refused(tmp_path
     with pop3_node(tmp_path, dns, apop=False) as live:
         client = live.plain()
         assert b"<" not in client.getwelcome()
-        assert err(client._shortcmd, f"APOP {USER} {'0' * 32}").startswith(b"-ERR")
+        assert command(client, f"APOP {USER} {'0' * 32}").startswith(b"-ERR")
+        client.quit()
+
+
+def test_failed_apop_logins_throttle_password_logins_too(tmp_path: Path, dns: DnsServer) -> None:
+    strict = Authenticator(Throttle(ThrottlePolicy(tarpit_after=100, refuse_after=3)))
+    with pop3_node(tmp_path, dns, runtime_options={"authenticator": strict}) as live:
+        client = live.plain()
+        for _ in range(3):
+            assert err(client.apop, USER, "guess").startswith(b"-ERR [AUTH]")
+        assert err(client.apop, USER, APOP_SECRET).startswith(b"-ERR [SYS/TEMP]")
+        client.quit()
+        client = live.secure()
+        client.user(USER)
+        assert err(client.pass_, PASSWORD).startswith(b"-ERR [SYS/TEMP]")
         client.quit()
 
 
@@ -158,23 +204,6 @@ def test_second_session_on_a_maildrop_gets_in_use_until_the_first_quits(node: Po
     second.quit()
 
 
-def test_dropped_session_releases_the_maildrop(node: Pop3Node) -> None:
-    first = node.login()
-    first.close()  # no QUIT
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        client = node.secure()
-        client.user(USER)
-        try:
-            client.pass_(PASSWORD)
-            break
-        except poplib.error_proto:
-            client.close()
-            assert time.monotonic() < deadline, "the dropped session kept the maildrop locked"
-            time.sleep(0.05)
-    client.quit()
-
-
 # ---- TRANSACTION -----------------------------------------------------------------------------
 
 
@@ -184,7 +213,7 @@ def test_stat_list_and_uidl_describe_the_stored_messages(node: Pop3Node) -> None
     client = node.login()
     assert client.stat() == (2, sum(sizes))
     assert client.list()[1] == [f"1 {sizes[0]}".encode(), f"2 {sizes[1]}".encode()]
-    assert client.list(2) == f"+OK 2 {sizes[1]}".encode()
+    assert command(client, "LIST 2") == f"+OK 2 {sizes[1]}".encode()
     uidls = [line.split()[1] for line in client.uidl()[1]]
     assert len(set(uidls)) == 2 and all(len(u) <= 70 and u.isalnum() for u in uidls)
     assert client.uidl(1).split()[2] == uidls[0]
@@ -253,24 +282,10 @@ def test_dropped_connection_deletes_nothing(node: Pop3Node) -> None:
     client.dele(1)
     client.dele(2)
     client.close()  # no QUIT: the session never reaches UPDATE
-    client = _login_when_released(node)
+    client = login_when_released(node)  # the dropped session released the maildrop
     assert client.stat()[0] == 2
     client.quit()
     assert len(node.stored()) == 2
-
-
-def _login_when_released(node: Pop3Node) -> poplib.POP3_SSL:
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        client = node.secure()
-        client.user(USER)
-        try:
-            client.pass_(PASSWORD)
-            return client
-        except poplib.error_proto:
-            client.close()
-            assert time.monotonic() < deadline, "the maildrop stayed locked"
-            time.sleep(0.05)
 
 
 def test_uidl_is_stable_across_sessions_and_once_messages_are_read(node: Pop3Node) -> None:
@@ -305,9 +320,9 @@ def test_mail_delivered_during_a_session_waits_for_the_next_one(node: Pop3Node) 
 def test_bad_commands_get_err_and_the_session_continues(node: Pop3Node) -> None:
     node.deliver(FIRST)
     client = node.login()
-    for command in ("FROB", "RETR", "RETR 0", "RETR -1", "RETR 99999999999", "RETR 1 2", "DELE x",
-                    "TOP 1", "LIST 1 2", "USER someone", "STLS", "\u00e9\u00e9"):
-        assert err(client._shortcmd, command).startswith(b"-ERR"), command
+    for line in ("FROB", "RETR", "RETR 0", "RETR -1", "RETR 99999999999", "RETR 1 2", "DELE x",
+                 "TOP 1", "LIST 1 2", "USER someone", "STLS", "\u00e9\u00e9"):
+        assert command(client, line).startswith(b"-ERR"), line
     client.sock.sendall(b"NOOP \xff\xfe\r\n")
     assert client.file.readline().startswith(b"-ERR")
     assert client.stat()[0] == 1
