@@ -23,6 +23,9 @@ from maild.queue.routing import Hop
 log = logging.getLogger("maild.queue")
 
 
+CONNECT_TIMEOUT = 30.0  # seconds for the TCP connection and the greeting (Postfix: smtp_connect_timeout)
+
+
 def _opportunistic_tls() -> ssl.SSLContext:
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -73,11 +76,14 @@ def deliver(hops: list[Hop], helo: str, sender: str, recipients: list[str], data
 def _session(hop: Hop, helo: str, sender: str, recipients: list[str], data: bytes, timeout: float,
              *, starttls: bool) -> dict[str, Outcome]:
     try:
-        client = smtplib.SMTP(hop.address, hop.port, local_hostname=helo, timeout=timeout)
+        client = smtplib.SMTP(hop.address, hop.port, local_hostname=helo,
+                              timeout=min(timeout, CONNECT_TIMEOUT))
     except smtplib.SMTPConnectError as refused:  # a greeting other than 220
         raise _NextHop(Outcome.from_reply(refused.smtp_code, refused.smtp_error, hop.name)) from None
     except OSError as error:  # refused, timed out, unreachable
         raise _NextHop(Outcome(NO_ANSWER, f"connect to {hop}: {error}", hop.name)) from None
+    assert client.sock is not None
+    client.sock.settimeout(timeout)  # the longer limit for commands and DATA from here on
     try:
         _greet(client, hop, starttls)
         return _transaction(client, hop, sender, recipients, data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import email
 import json
+import ssl
 from dataclasses import replace
 from email.message import Message
 from pathlib import Path
@@ -243,3 +244,26 @@ def test_start_up_clears_crash_debris_and_sets_corrupt_envelopes_aside(tmp_path:
     assert len(queue) == 0
     assert list((spool / "tmp").iterdir()) == list((spool / "messages").iterdir()) == []
     assert sorted(path.name for path in (spool / "corrupt").iterdir()) == ["broken.eml", "broken.json"]
+
+
+@async_test
+async def test_failed_tls_handshake_falls_back_to_plain_text_on_the_same_host(tmp_path: Path) -> None:
+    certificate = self_signed(tmp_path, "mx1.dest.test")
+    picky = server_context(certificate)
+    picky.verify_mode = ssl.CERT_REQUIRED  # demands a client certificate, which we never send
+    picky.load_verify_locations(cadata=certificate.cert_pem)
+    async with Net(tmp_path, DEST, BOTH_SINKS, tls=picky) as net:
+        await net.queue.enqueue(SENDER, ["bob@dest.test"], MESSAGE)
+        await net.drained()
+    [received] = net.sink("127.0.0.1").received
+    assert not received.tls
+    assert net.sink("127.0.0.3").received == []
+
+
+@async_test
+async def test_internationalised_address_is_sent_with_smtputf8(tmp_path: Path) -> None:
+    async with Net(tmp_path, DEST) as net:
+        await net.queue.enqueue("jürgen@elsewhere.test", ["björk@dest.test"], MESSAGE)
+        await net.drained()
+    [received] = net.sink().received
+    assert (received.sender, received.recipients) == ("jürgen@elsewhere.test", ["björk@dest.test"])
