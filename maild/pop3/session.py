@@ -77,7 +77,7 @@ class Pop3Session:
             while True:
                 if await self.dispatch(await self._read_line()):
                     break
-                await self.connection.drain()
+                await self._flush()
         except LineTooLong:
             self.reply(replies.LINE_TOO_LONG)
         except TimeoutError:
@@ -94,6 +94,11 @@ class Pop3Session:
     async def _read_line(self) -> bytes:
         async with asyncio.timeout(self.config.server.idle_timeout):
             return await self.connection.readline()
+
+    async def _flush(self) -> None:
+        """Wait for the client to take what was written; one that stops reading is timed out too."""
+        async with asyncio.timeout(self.config.server.idle_timeout):
+            await self.connection.drain()
 
     def reply(self, reply: Reply, **details: object) -> None:
         self.connection.write(reply.line(**details))
@@ -179,7 +184,7 @@ class Pop3Session:
             response = words[1]
         else:
             self.connection.write(b"+ \r\n")
-            await self.connection.drain()
+            await self._flush()
             response = (await self._read_line()).rstrip(b"\r\n").decode("ascii", "replace")
         if response == "*":
             self.reply(replies.AUTH_CANCELLED)

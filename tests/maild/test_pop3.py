@@ -343,6 +343,19 @@ def test_many_bad_commands_end_the_session(node: Pop3Node) -> None:
     assert all(reply.startswith(b"-ERR") for reply in replies[:20]) and replies[20] == b""
 
 
+def test_cleartext_client_on_the_pop3s_port_is_dropped_and_the_server_carries_on(node: Pop3Node) -> None:
+    with socket.create_connection(("127.0.0.1", node.port("pop3s")), timeout=TIMEOUT) as sock:
+        sock.sendall(b"USER bob@example.test\r\n")
+        try:
+            answer = sock.recv(4096)  # a TLS alert or nothing: no greeting in the clear
+        except ConnectionResetError:
+            answer = b""
+        assert b"+OK" not in answer
+    client = node.login()
+    assert client.stat() == (0, 0)
+    client.quit()
+
+
 def test_idle_session_is_logged_out(tmp_path: Path, dns: DnsServer) -> None:
     with pop3_node(tmp_path, dns, idle_timeout=1) as live:
         live.deliver(FIRST)
