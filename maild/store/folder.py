@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from maild.store import maildir
 from maild.store.index import IndexFile, IndexState, Message
@@ -26,6 +27,7 @@ UIDVALIDITY_FILE = "tegami-uidvalidity"
 KEYWORDS_FILE = "dovecot-keywords"
 MAX_CHANGE_LOG = 4096
 READ_RETRIES = 3
+HEADER_LIMIT = 256 * 1024
 
 
 class OverQuota(Exception):
@@ -62,6 +64,22 @@ class Watcher:
 
     def close(self) -> None:
         self.folder.unwatch(self)
+
+
+def _read_header(handle: BinaryIO) -> bytes:
+    """The header block of an open message file (up to HEADER_LIMIT bytes)."""
+    data = b""
+    while len(data) < HEADER_LIMIT:
+        chunk = handle.read(8192)
+        if not chunk:
+            break
+        data += chunk
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            end = data.find(b"\n\n")
+        if end >= 0:
+            return data[: end + 4]
+    return data
 
 
 def _read_keywords(path: Path) -> list[str]:
@@ -152,19 +170,37 @@ class Folder:
 
     async def read(self, uid: int) -> bytes:
         """The message bytes exactly as stored; MessageGone if it was expunged."""
-        for _ in range(READ_RETRIES):
-            message = self._state.messages.get(uid)
-            if message is None:
-                break
-            try:
-                return await asyncio.to_thread((self.path / message.subdir / message.name).read_bytes)
-            except FileNotFoundError:
-                continue  # renamed by a flag change meanwhile: look the name up again
-        raise MessageGone(uid)
+        found = await self.read_many([uid])
+        if uid not in found:
+            raise MessageGone(uid)
+        return found[uid]
 
-    def claim_recent(self) -> int:
-        """UIDs above the returned value are \\Recent for the caller, and for no later session."""
-        floor, self.recent_floor = self.recent_floor, max(self.recent_floor, self.uids[-1] if self.uids else 0)
+    async def read_many(self, uids: list[int], header_only: bool = False) -> dict[int, bytes]:
+        """Bytes of several messages in one worker-thread hop; expunged ones are left out.
+
+        `header_only` stops at the blank line ending the header (for header searches).
+        """
+        return await asyncio.to_thread(self._read_files, uids, header_only)
+
+    def _read_files(self, uids: list[int], header_only: bool) -> dict[int, bytes]:
+        found: dict[int, bytes] = {}
+        for uid in uids:
+            for _ in range(READ_RETRIES):
+                message = self._state.messages.get(uid)
+                if message is None:
+                    break
+                try:
+                    with open(self.path / message.subdir / message.name, "rb") as handle:
+                        found[uid] = _read_header(handle) if header_only else handle.read()
+                    break
+                except FileNotFoundError:
+                    continue  # renamed by a flag change meanwhile: look the name up again
+        return found
+
+    def claim_recent(self, upto: int) -> int:
+        """Claim \\Recent up to UID `upto`: UIDs above the returned floor are recent for the caller only."""
+        floor = self.recent_floor
+        self.recent_floor = max(floor, upto)
         return floor
 
     # ---- watching ------------------------------------------------------------------------

@@ -30,8 +30,8 @@ class Message:
     internal_date: float
     modseq: int
     flags: frozenset[str]
-    envelope: str | None = None  # cached IMAP ENVELOPE, computed once
-    bodystructure: str | None = None  # cached IMAP BODYSTRUCTURE, computed once
+    envelope: str  # cached IMAP ENVELOPE, computed once when stored
+    bodystructure: str  # cached IMAP BODYSTRUCTURE
 
     def row(self) -> list[object]:
         return [self.uid, self.subdir, self.name, self.size, self.internal_date, self.modseq,
@@ -40,7 +40,8 @@ class Message:
     @classmethod
     def from_row(cls, row: list[object]) -> Message:
         uid, subdir, name, size, date, modseq, flags, envelope, bodystructure = row
-        if not (isinstance(uid, int) and isinstance(name, str) and subdir in ("new", "cur")):
+        if not (isinstance(uid, int) and isinstance(name, str) and subdir in ("new", "cur")
+                and isinstance(envelope, str) and isinstance(bodystructure, str)):
             raise ValueError("bad index row")
         return cls(uid, subdir, name, int(size), float(date), int(modseq),  # type: ignore[arg-type]
                    frozenset(flags), envelope, bodystructure)  # type: ignore[arg-type]
