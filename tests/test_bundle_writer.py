@@ -13,7 +13,7 @@ from maild.config import Config, Listener
 from panel.bundle.build import listeners_from_env
 from panel.extensions import db
 from panel.models import Mailbox, Node
-from panel.services import domains, mailboxes, plans, secrets
+from panel.services import certificates, domains, mailboxes, plans, secrets
 from panel.services.errors import LimitExceeded
 from panel.services.transaction import unit_of_work
 from tests.factories import Factory
@@ -59,6 +59,22 @@ def test_apop_secret_travels_encrypted(app: Flask, make: Factory) -> None:
     token = bundle(app, mailbox.domain.node).mailbox(mailbox.email).apop_secret
     assert token is not None and Factory.PASSWORD not in token
     assert secrets.decrypt(token) == Factory.PASSWORD
+
+
+def test_certificates_reach_the_nodes_that_serve_them(app: Flask, make: Factory) -> None:
+    domain = make.domain(name="example.jp")
+    node = domain.node
+    other = make.node()
+    provider = certificates.create_self_signed(make.system, [node.hostname], key_type="ec")
+    customer = certificates.create_self_signed(make.system, ["mail.example.jp"], domain.customer_id, key_type="ec")
+    certificates.create_csr(make.system, ["pending.example.jp"], domain.customer_id, key_type="ec")
+    served = bundle(app, node).server.tls
+    assert [c.names for c in served] == [(node.hostname,), ("mail.example.jp",)]  # the node's own first
+    assert served[0].cert_pem == provider.cert_pem and "PRIVATE KEY" in served[0].key_pem
+    assert served[1].key_pem == certificates.private_key_pem(customer)
+    assert bundle(app, other).server.tls == ()
+    certificates.delete_certificate(make.system, customer.id)
+    assert [c.names for c in bundle(app, node).server.tls] == [(node.hostname,)]
 
 
 def test_refused_service_call_writes_nothing(app: Flask, make: Factory) -> None:

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from maild.bundle import BundleContent
 from maild.config import Alias as BundleAlias
 from maild.config import Domain as BundleDomain
-from maild.config import Listener, Server
+from maild.config import Listener, Server, TlsCertificate
 from maild.config import Mailbox as BundleMailbox
-from panel.models import Alias, AliasDestination, Customer, Domain, Mailbox, Node, Plan
+from panel.models import Alias, AliasDestination, Certificate, Customer, Domain, Mailbox, Node, Plan
+from panel.services.certificates import private_key_pem
 
 # Development defaults (docs/bundle.md); TEGAMI_<KIND>_PORT and TEGAMI_MAILD_HOST override them.
 DEFAULT_PORTS = {
@@ -32,6 +33,7 @@ BUNDLED_ATTRIBUTES: dict[type, frozenset[str]] = {
     AliasDestination: frozenset({"address", "alias_id"}),
     Customer: frozenset({"plan_id"}),
     Plan: frozenset({"max_message_bytes", "sends_per_hour", "archiving", "allow_apop"}),
+    Certificate: frozenset({"hostnames", "cert_pem", "key_encrypted", "customer_id"}),
 }
 
 
@@ -52,7 +54,7 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
     """Everything `node`'s daemon needs. `config` is the app config (MAILD_LISTENERS, MAILD_SERVER)."""
     listeners = config.get("MAILD_LISTENERS") or listeners_from_env(os.environ)
     server = Server(node=node.name, hostname=node.hostname, listeners=tuple(listeners),
-                    **config.get("MAILD_SERVER", {}))
+                    tls=_certificates(session, node), **config.get("MAILD_SERVER", {}))
     on_node = Domain.node_id == node.id
     domains = session.execute(
         select(Domain.name, Domain.status, Domain.customer_id, Plan.archiving)
@@ -91,3 +93,28 @@ def _aliases(session: Session, on_node: Any) -> list[BundleAlias]:
     for alias_id, local, domain, address in rows:
         grouped.setdefault(alias_id, (f"{local}@{domain}", []))[1].append(address)
     return [BundleAlias(source=source, destinations=tuple(targets)) for source, targets in grouped.values()]
+
+
+def covers(pattern: str, hostname: str) -> bool:
+    """Whether a certificate name (`mx.example.jp` or `*.example.jp`) covers `hostname`."""
+    if pattern.startswith("*."):
+        head, _, rest = hostname.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return pattern == hostname
+
+
+def _certificates(session: Session, node: Node) -> tuple[TlsCertificate, ...]:
+    """Issued certificates the node serves: the provider's for its hostname first (the default),
+    then those of customers with a domain on it, for their own mail hostnames (SNI)."""
+    customers_here = select(Domain.customer_id).where(Domain.node_id == node.id)
+    issued = session.scalars(
+        select(Certificate).where(Certificate.cert_pem.is_not(None))
+        .where(Certificate.customer_id.is_(None) | Certificate.customer_id.in_(customers_here))
+        .order_by(Certificate.customer_id.is_not(None), Certificate.not_after.desc(), Certificate.id)
+    )
+    return tuple(
+        TlsCertificate(names=tuple(certificate.hostnames), cert_pem=certificate.cert_pem or "",
+                       key_pem=private_key_pem(certificate))
+        for certificate in issued
+        if certificate.customer_id is not None or any(covers(n, node.hostname) for n in certificate.hostnames)
+    )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from panel.bundle.build import BUNDLED_ATTRIBUTES
 from panel.bundle.publish import write_node
 from panel.extensions import db
-from panel.models import Alias, AliasDestination, Customer, Domain, Mailbox, Node, Plan
+from panel.models import Alias, AliasDestination, Certificate, Customer, Domain, Mailbox, Node, Plan
 
 log = logging.getLogger(__name__)
 PENDING = "tegami.bundle.nodes"
@@ -50,6 +50,8 @@ def _node_query(model: type, ids: Iterable[int] | Select[Any]) -> Select[Any]:
         return via_domain.where(Domain.customer_id.in_(ids))
     if model is Plan:
         return via_domain.join(Customer, Domain.customer_id == Customer.id).where(Customer.plan_id.in_(ids))
+    if model is Certificate:  # the provider's serve any node: rare changes, so every node is rewritten
+        return select(Node.id)
     raise TypeError(f"{model.__name__} is not part of a bundle")
 
 
@@ -61,6 +63,9 @@ def _values(obj: Any, attribute: str) -> set[int]:
 
 def _parents(obj: Any) -> tuple[type, set[int]] | None:
     """Rows whose node the changed `obj` tells, as (model, ids); None if it is not bundled."""
+    if isinstance(obj, Certificate):
+        owners = _values(obj, "customer_id")
+        return (Customer, owners) if obj.customer_id is not None else (Certificate, {obj.id})
     if isinstance(obj, (Node, Customer, Plan)):
         return type(obj), {obj.id}
     if isinstance(obj, Domain):
@@ -84,9 +89,9 @@ def _note(session: Session, model: type, ids: set[int] | Select[Any]) -> None:
         return
     connection = session.connection()
     if isinstance(ids, set):
-        chunks = [sorted(ids)[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
-        for chunk in chunks:
-            pending.update(connection.scalars(_node_query(model, chunk)))
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), CHUNK):
+            pending.update(connection.scalars(_node_query(model, ordered[start:start + CHUNK])))
     else:
         pending.update(connection.scalars(_node_query(model, ids)))
 
