@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 # Statuses the queue itself assigns (remote servers supply their own in their replies).
-DELIVERED = "2.0.0"
+SUCCESS = "2.0.0"  # delivered (locally; remote servers give their own 2xx)
 LOCAL_ERROR = "4.3.0"  # our side failed (e.g. the mail store): try again later
 NO_ANSWER = "4.4.1"  # connection refused, timed out or dropped before the transaction
 CONNECTION_LOST = "4.4.2"  # dropped during the transaction

@@ -147,9 +147,9 @@ def _transaction(client: smtplib.SMTP, hop: Hop, sender: str, recipients: list[s
             return results
         try:
             code, text = client.data(crlf(data))
+            final = Outcome.from_reply(code, text, hop.name)
         except smtplib.SMTPDataError as refused:  # DATA itself refused (not 354)
-            code, text = refused.smtp_code, refused.smtp_error
-        final = Outcome.from_reply(code, text, hop.name)
+            final = Outcome.from_reply(refused.smtp_code, refused.smtp_error, hop.name)
         results.update((recipient, final) for recipient in accepted)
         return results
     except OSError as error:  # dropped mid-transaction: nothing was delivered

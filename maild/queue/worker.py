@@ -25,38 +25,27 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
 
 from maild.config import Config, Mailbox, Server
 from maild.queue import smtp_client
 from maild.queue.dsn import build_bounce
-from maild.queue.outcome import DELIVERED as DELIVERED_STATUS
-from maild.queue.outcome import LOCAL_ERROR, Outcome
+from maild.queue.outcome import LOCAL_ERROR, SUCCESS, Outcome
 from maild.queue.routing import RouteError, Router
 from maild.queue.spool import DELIVERED, FAILED, PENDING, REPORTED, Envelope, Recipient, Spool, new_id
+from maild.runtime import ConfigSource, MailStore
 
 log = logging.getLogger("maild.queue")
 
 MAX_BACKOFF = 4000.0  # seconds between retries at most (Postfix's maximal_backoff_time)
-_BAD_ADDRESS = re.compile(r"[\x00-\x20\x7f<>]")
-
-
-class ConfigSource(Protocol):
-    """Whatever holds the running Config (the daemon's holder): read on every attempt."""
-
-    @property
-    def current(self) -> Config: ...
-
-
-class LocalStore(Protocol):
-    async def deliver(self, mailbox: Mailbox, data: bytes) -> object:
-        """Durable before it returns; raises when the mailbox cannot take the message."""
+_BAD_ADDRESS = re.compile(r"[\x00-\x1f\x7f<>]")  # control characters (CR, LF...) and brackets
 
 
 def _check_address(address: str, *, recipient: bool) -> None:
-    if _BAD_ADDRESS.search(address) or (recipient and not address.rpartition("@")[0]) or (
-        "@" in address and not address.rpartition("@")[2]
-    ):
+    """Refuse what cannot be routed or could smuggle SMTP commands; `<>` is a valid sender."""
+    if not address and not recipient:
+        return
+    local, _, domain = address.rpartition("@")
+    if not local or not domain or _BAD_ADDRESS.search(address):
         raise ValueError(f"not a mail address: {address!r}")
 
 
@@ -68,7 +57,7 @@ def backoff(server: Server, attempts: int) -> float:
 class Queue:
     """The durable outbound queue and its delivery worker (see the module docstring)."""
 
-    def __init__(self, directory: Path, configs: ConfigSource, *, store: LocalStore | None = None,
+    def __init__(self, directory: Path, configs: ConfigSource, *, store: MailStore | None = None,
                  concurrency: int = 20, smtp_timeout: float = 300.0) -> None:
         self.spool = Spool(directory)
         self.configs = configs
@@ -228,7 +217,7 @@ class Queue:
             await self.store.deliver(mailbox, data)
         except Exception as error:  # over quota, disk full...: keep it queued, retry, bounce at expiry
             return Outcome(LOCAL_ERROR, f"local delivery to {mailbox.address} failed: {error!r}", "local")
-        return Outcome(DELIVERED_STATUS, f"delivered to the mailbox of {mailbox.address}", "local")
+        return Outcome(SUCCESS, f"delivered to the mailbox of {mailbox.address}", "local")
 
     async def _deliver_remote(self, envelope: Envelope, config: Config, group: list[Recipient],
                               data: bytes, executor: ThreadPoolExecutor) -> dict[str, Outcome]:

@@ -72,7 +72,7 @@ class Sink:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
+        self.received.append(Received(envelope.mail_from or "", list(envelope.rcpt_tos),
                                       envelope.original_content or b"", session.ssl is not None))
         return "250 2.0.0 Ok: queued"
 
