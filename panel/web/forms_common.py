@@ -203,6 +203,18 @@ def submit(form: FlaskForm, action: Callable[[], T]) -> T | None:
         return None
 
 
+def form_page(form: FlaskForm, action: Callable[[], T], template: str,
+              done: Callable[[T], tuple[str, str]], **context: Any) -> ResponseReturnValue:
+    """The create/edit screen flow: show `template` with `form` (and its errors) until `action`
+    succeeds, then flash the message and go to the URL that `done` gives for the result."""
+    result = submit(form, action)
+    if result is None:
+        return render_template(template, form=form, **context)
+    message, url = done(result)
+    flash(message, "success")
+    return redirect(url)
+
+
 def confirm_delete(what: str, delete: Callable[[], None], *, cancel_url: str, done_url: str,
                    consequences: Iterable[str] = ()) -> ResponseReturnValue:
     """GET asks (listing what goes with the object); a POST with a valid CSRF token deletes.
@@ -221,9 +233,9 @@ def confirm_delete(what: str, delete: Callable[[], None], *, cancel_url: str, do
                            cancel_url=cancel_url)
 
 
-def create_with_first_login(form: FlaskForm, create: Callable[[], T], add_login: Callable[[T], object],
-                            undo: Callable[[T], None]) -> T | None:
-    """Create an owner (reseller, customer) and its first staff login as one step for the user.
+def with_first_login(form: FlaskForm, create: Callable[[], T], add_login: Callable[[T], object],
+                     undo: Callable[[T], None]) -> Callable[[], T]:
+    """An action creating an owner (reseller, customer) and its first staff login as one step.
 
     The login's address and password pass the service's checks before anything is written; if
     the login is still refused (say, the address was taken meanwhile), `undo` removes the owner,
@@ -240,4 +252,4 @@ def create_with_first_login(form: FlaskForm, create: Callable[[], T], add_login:
             raise
         return owner
 
-    return submit(form, both)
+    return both

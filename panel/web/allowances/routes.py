@@ -1,7 +1,7 @@
 """Reseller plan screens (admin only): list, create, edit, delete."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -12,7 +12,7 @@ from panel.models import Reseller, ResellerPlan, Role
 from panel.services import plans
 from panel.services.access import get_visible, require_role
 from panel.web.allowances.forms import AllowanceForm
-from panel.web.forms_common import confirm_delete, submit
+from panel.web.forms_common import confirm_delete, form_page
 from panel.web.listing import paginated
 from panel.web.principal import current_actor
 
@@ -38,22 +38,19 @@ def index() -> ResponseReturnValue:
 @bp.route("/new", methods=["GET", "POST"])
 def create() -> ResponseReturnValue:
     form = AllowanceForm()
-    allowance = submit(form, lambda: plans.create_allowance(current_actor(), form.spec()))
-    if allowance is not None:
-        flash(_("Reseller plan %(name)s created.", name=allowance.name), "success")
-        return redirect(url_for(".index"))
-    return render_template("allowances/form.html", form=form, allowance=None)
+    return form_page(form, lambda: plans.create_allowance(current_actor(), form.spec()), "allowances/form.html",
+                     lambda new: (_("Reseller plan %(name)s created.", name=new.name), url_for(".index")),
+                     allowance=None)
 
 
 @bp.route("/<int:allowance_id>/edit", methods=["GET", "POST"])
 def edit(allowance_id: int) -> ResponseReturnValue:
     allowance = get_visible(current_actor(), ResellerPlan, allowance_id)
     form = AllowanceForm(obj=allowance)
-    updated = submit(form, lambda: plans.update_allowance(current_actor(), allowance.id, form.spec()))
-    if updated is not None:
-        flash(_("Reseller plan %(name)s saved.", name=updated.name), "success")
-        return redirect(url_for(".index"))
-    return render_template("allowances/form.html", form=form, allowance=allowance)
+    return form_page(form, lambda: plans.update_allowance(current_actor(), allowance.id, form.spec()),
+                     "allowances/form.html",
+                     lambda saved: (_("Reseller plan %(name)s saved.", name=saved.name), url_for(".index")),
+                     allowance=allowance)
 
 
 @bp.route("/<int:allowance_id>/delete", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ a reseller, on one of that reseller's plans.
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -20,7 +20,7 @@ from panel.services.access import get_visible, require_role, scope
 from panel.web.auth.forms import ConfirmForm
 from panel.web.customers.forms import CustomerForm, NewCustomerForm
 from panel.web.forms_common import (
-    choices, confirm_delete, create_with_first_login, forbidden_as_invalid, submit,
+    choices, confirm_delete, forbidden_as_invalid, form_page, with_first_login,
 )
 from panel.web.listing import paginated
 from panel.web.principal import current_actor
@@ -69,7 +69,7 @@ def create() -> ResponseReturnValue:
             db.session.execute(select(Reseller.id, Reseller.name).order_by(Reseller.name)))]
     else:
         del form.reseller_id
-    customer = create_with_first_login(
+    action = with_first_login(
         form,
         lambda: forbidden_as_invalid(lambda: customers.create_customer(
             actor, form.name.data or "", form.plan_id.data,
@@ -77,11 +77,9 @@ def create() -> ResponseReturnValue:
         lambda new: users.create_user(actor, form.email.data or "", form.password.data or "",
                                       Role.CUSTOMER, customer_id=new.id),
         lambda new: customers.delete_customer(actor, new.id))
-    if customer is not None:
-        flash(_("Customer %(name)s created; %(email)s can log in now.", name=customer.name,
-                email=form.email.data), "success")
-        return redirect(url_for(".show", customer_id=customer.id))
-    return render_template("customers/form.html", form=form, customer=None)
+    return form_page(form, action, "customers/form.html", lambda new: (
+        _("Customer %(name)s created; %(email)s can log in now.", name=new.name, email=form.email.data),
+        url_for(".show", customer_id=new.id)), customer=None)
 
 
 @bp.get("/<int:customer_id>")
@@ -98,12 +96,12 @@ def edit(customer_id: int) -> ResponseReturnValue:
     customer = get_visible(current_actor(), Customer, customer_id)
     form = CustomerForm(obj=customer)
     _plan_choices(form, customer)
-    updated = submit(form, lambda: forbidden_as_invalid(lambda: customers.update_customer(
-        current_actor(), customer.id, form.name.data or "", form.plan_id.data), "plan_id"))
-    if updated is not None:
-        flash(_("Customer %(name)s saved.", name=updated.name), "success")
-        return redirect(url_for(".show", customer_id=customer.id))
-    return render_template("customers/form.html", form=form, customer=customer)
+    return form_page(
+        form, lambda: forbidden_as_invalid(lambda: customers.update_customer(
+            current_actor(), customer.id, form.name.data or "", form.plan_id.data), "plan_id"),
+        "customers/form.html",
+        lambda saved: (_("Customer %(name)s saved.", name=saved.name), url_for(".show", customer_id=customer.id)),
+        customer=customer)
 
 
 @bp.route("/<int:customer_id>/delete", methods=["GET", "POST"])

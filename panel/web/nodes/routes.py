@@ -1,7 +1,7 @@
 """Mail server screens (admin only): list with load, create, edit, delete."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -12,7 +12,7 @@ from panel.extensions import db
 from panel.models import Customer, Domain, Mailbox, Node, Plan, Role, Tier
 from panel.services import nodes
 from panel.services.access import get_visible, require_role
-from panel.web.forms_common import choices, confirm_delete, submit
+from panel.web.forms_common import choices, confirm_delete, form_page
 from panel.web.listing import paginated
 from panel.web.nodes.forms import NodeForm
 from panel.web.principal import current_actor
@@ -52,22 +52,16 @@ def index() -> ResponseReturnValue:
 @bp.route("/new", methods=["GET", "POST"])
 def create() -> ResponseReturnValue:
     form = _with_owners(NodeForm())
-    node = submit(form, lambda: nodes.create_node(current_actor(), form.spec()))
-    if node is not None:
-        flash(_("Mail server %(name)s added.", name=node.name), "success")
-        return redirect(url_for(".index"))
-    return render_template("nodes/form.html", form=form, node=None)
+    return form_page(form, lambda: nodes.create_node(current_actor(), form.spec()), "nodes/form.html",
+                     lambda new: (_("Mail server %(name)s added.", name=new.name), url_for(".index")), node=None)
 
 
 @bp.route("/<int:node_id>/edit", methods=["GET", "POST"])
 def edit(node_id: int) -> ResponseReturnValue:
     node = get_visible(current_actor(), Node, node_id)
     form = _with_owners(NodeForm(obj=node))
-    updated = submit(form, lambda: nodes.update_node(current_actor(), node.id, form.spec()))
-    if updated is not None:
-        flash(_("Mail server %(name)s saved.", name=updated.name), "success")
-        return redirect(url_for(".index"))
-    return render_template("nodes/form.html", form=form, node=node)
+    return form_page(form, lambda: nodes.update_node(current_actor(), node.id, form.spec()), "nodes/form.html",
+                     lambda saved: (_("Mail server %(name)s saved.", name=saved.name), url_for(".index")), node=node)
 
 
 @bp.route("/<int:node_id>/delete", methods=["GET", "POST"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_currency
 from flask_babel import gettext as _
@@ -17,7 +17,7 @@ from panel.extensions import db
 from panel.models import Customer, Domain, Mailbox, Plan, Reseller, Role
 from panel.services import plans
 from panel.services.access import get_visible, require_role, scope
-from panel.web.forms_common import confirm_delete, submit
+from panel.web.forms_common import confirm_delete, form_page
 from panel.web.listing import paginated
 from panel.web.plans.forms import PlanForm
 from panel.web.principal import current_actor
@@ -59,11 +59,9 @@ def index() -> ResponseReturnValue:
 @bp.route("/new", methods=["GET", "POST"])
 def create() -> ResponseReturnValue:
     form = PlanForm()
-    plan = submit(form, lambda: plans.create_plan(current_actor(), form.spec()))
-    if plan is not None:
-        flash(_("Plan %(name)s created.", name=plan.name), "success")
-        return redirect(url_for(".show", plan_id=plan.id))
-    return render_template("plans/form.html", form=form, plan=None)
+    return form_page(form, lambda: plans.create_plan(current_actor(), form.spec()), "plans/form.html",
+                     lambda new: (_("Plan %(name)s created.", name=new.name), url_for(".show", plan_id=new.id)),
+                     plan=None)
 
 
 @bp.get("/<int:plan_id>")
@@ -84,11 +82,9 @@ def show(plan_id: int) -> ResponseReturnValue:
 def edit(plan_id: int) -> ResponseReturnValue:
     plan = get_visible(current_actor(), Plan, plan_id)
     form = PlanForm(obj=plan)
-    updated = submit(form, lambda: plans.update_plan(current_actor(), plan.id, form.spec()))
-    if updated is not None:
-        flash(_("Plan %(name)s saved.", name=updated.name), "success")
-        return redirect(url_for(".show", plan_id=plan.id))
-    return render_template("plans/form.html", form=form, plan=plan)
+    return form_page(form, lambda: plans.update_plan(current_actor(), plan.id, form.spec()), "plans/form.html",
+                     lambda saved: (_("Plan %(name)s saved.", name=saved.name), url_for(".show", plan_id=plan.id)),
+                     plan=plan)
 
 
 @bp.route("/<int:plan_id>/delete", methods=["GET", "POST"])

@@ -1,7 +1,7 @@
 """Reseller screens (admin only): list, create with a first login, show usage, edit, delete."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -12,7 +12,7 @@ from panel.extensions import db
 from panel.models import Customer, Plan, Reseller, ResellerPlan, Role, User
 from panel.services import limits, resellers, users
 from panel.services.access import get_visible, require_role
-from panel.web.forms_common import choices, confirm_delete, create_with_first_login, submit
+from panel.web.forms_common import choices, confirm_delete, form_page, with_first_login
 from panel.web.listing import paginated
 from panel.web.principal import current_actor
 from panel.web.resellers.forms import NewResellerForm, ResellerForm
@@ -50,17 +50,15 @@ def index() -> ResponseReturnValue:
 def create() -> ResponseReturnValue:
     form = _with_allowances(NewResellerForm())
     actor = current_actor()
-    reseller = create_with_first_login(
+    action = with_first_login(
         form,
         lambda: resellers.create_reseller(actor, form.name.data or "", form.allowance_id.data),
         lambda new: users.create_user(actor, form.email.data or "", form.password.data or "",
                                       Role.RESELLER, reseller_id=new.id),
         lambda new: resellers.delete_reseller(actor, new.id))
-    if reseller is not None:
-        flash(_("Reseller %(name)s created; %(email)s can log in now.", name=reseller.name,
-                email=form.email.data), "success")
-        return redirect(url_for(".show", reseller_id=reseller.id))
-    return render_template("resellers/form.html", form=form, reseller=None)
+    return form_page(form, action, "resellers/form.html", lambda new: (
+        _("Reseller %(name)s created; %(email)s can log in now.", name=new.name, email=form.email.data),
+        url_for(".show", reseller_id=new.id)), reseller=None)
 
 
 @bp.get("/<int:reseller_id>")
@@ -77,12 +75,12 @@ def show(reseller_id: int) -> ResponseReturnValue:
 def edit(reseller_id: int) -> ResponseReturnValue:
     reseller = get_visible(current_actor(), Reseller, reseller_id)
     form = _with_allowances(ResellerForm(obj=reseller, allowance_id=reseller.reseller_plan_id))
-    updated = submit(form, lambda: resellers.update_reseller(
-        current_actor(), reseller.id, form.name.data or "", form.allowance_id.data))
-    if updated is not None:
-        flash(_("Reseller %(name)s saved.", name=updated.name), "success")
-        return redirect(url_for(".show", reseller_id=reseller.id))
-    return render_template("resellers/form.html", form=form, reseller=reseller)
+    return form_page(
+        form, lambda: resellers.update_reseller(current_actor(), reseller.id, form.name.data or "",
+                                                form.allowance_id.data),
+        "resellers/form.html",
+        lambda saved: (_("Reseller %(name)s saved.", name=saved.name), url_for(".show", reseller_id=reseller.id)),
+        reseller=reseller)
 
 
 @bp.route("/<int:reseller_id>/delete", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ staff their colleagues. The choices offered come from the same tenancy scope the
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -17,7 +17,7 @@ from panel.models import Customer, Reseller, Role, User
 from panel.services import users
 from panel.services.access import get_visible, require_role, scope
 from panel.services.actor import Actor
-from panel.web.forms_common import choices, confirm_delete, forbidden_as_invalid, submit
+from panel.web.forms_common import choices, confirm_delete, forbidden_as_invalid, form_page
 from panel.web.listing import paginated
 from panel.web.principal import current_actor
 from panel.web.users.forms import UserForm
@@ -77,11 +77,8 @@ def create() -> ResponseReturnValue:
             reseller_id=form.reseller_id.data if "reseller_id" in form and role is Role.RESELLER else None,
             customer_id=form.customer_id.data if "customer_id" in form and role is Role.CUSTOMER else None)
 
-    user = submit(form, lambda: forbidden_as_invalid(create_login, "role"))
-    if user is not None:
-        flash(_("Login %(email)s created.", email=user.email), "success")
-        return redirect(url_for(".index"))
-    return render_template("users/form.html", form=form)
+    return form_page(form, lambda: forbidden_as_invalid(create_login, "role"), "users/form.html",
+                     lambda new: (_("Login %(email)s created.", email=new.email), url_for(".index")))
 
 
 @bp.route("/<int:user_id>/delete", methods=["GET", "POST"])
