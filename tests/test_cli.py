@@ -192,7 +192,8 @@ def test_sizes_take_units_and_limits_take_unlimited(cli: Cli) -> None:
         (1536 * MIB, 500 * MIB, 250 * MIB)
     assert plan["max_mailboxes"] is None
     for bad in (["--storage", "lots"], ["--max-mailboxes", "-1"], ["--max-aliases", "99999999999"],
-                ["--default-quota", "unlimited"], ["--price-per-mailbox", "free"]):
+                ["--default-quota", "unlimited"], ["--price-per-mailbox", "free"],
+                ["--price-per-mailbox", "1e20"], ["--retention-days", "99999999999"], ["--storage", "9" * 30]):
         result = cli("plans", "create", "Bad", *bad)
         assert result.exit_code == 2, (bad, result.output)
         assert bad[0] in result.stderr

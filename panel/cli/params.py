@@ -11,6 +11,8 @@ UNLIMITED = "unlimited"
 # Column ranges: sizes are signed 64-bit (BigInteger), counts signed 32-bit (Integer).
 MAX_BYTES = 2**63 - 1
 MAX_COUNT = 2**31 - 1
+# Prices are Numeric(12, 2).
+MAX_AMOUNT = Decimal("9999999999.99")
 # Binary multiples whatever the spelling, as Dovecot reads quotas: 1G, 1GB and 1GiB are 2**30.
 _MULTIPLIERS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(?:([kmgtp])(?:i?b)?|b)?$", re.IGNORECASE)
@@ -80,10 +82,13 @@ class Money(click.ParamType):
             amount = Decimal("NaN")
         if not amount.is_finite():
             self.fail(f"{value!r} is not an amount such as 300 or 1.50.", param, ctx)
+        if abs(amount) > MAX_AMOUNT:
+            self.fail(f"{value!r} is too large.", param, ctx)
         return amount
 
 
 SIZE = Size()
 SIZE_OR_UNLIMITED = Size(unlimited=True)
 LIMIT = Limit()
+COUNT = click.IntRange(0, MAX_COUNT)
 MONEY = Money()

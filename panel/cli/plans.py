@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from panel.cli import lookup
 from panel.cli.crud import add_delete_command, add_list_command, add_spec_commands
-from panel.cli.params import LIMIT, MONEY, SIZE, SIZE_OR_UNLIMITED
+from panel.cli.params import COUNT, LIMIT, MONEY, SIZE, SIZE_OR_UNLIMITED
 from panel.cli.specs import SpecOption
 from panel.models import Plan, ResellerPlan, Tier
 from panel.services import plans as service
@@ -28,7 +28,7 @@ PLAN_OPTIONS = (
     SpecOption("max_message_bytes", "--max-message-size", "Largest message accepted.", SIZE),
     SpecOption("sends_per_hour", "--sends-per-hour", "Outgoing messages per hour per mailbox.", LIMIT),
     SpecOption("archiving", "--archiving/--no-archiving", "Journal all mail in and out."),
-    SpecOption("archive_retention_days", "--retention-days", "Days archived mail is kept.", click.IntRange(min=0)),
+    SpecOption("archive_retention_days", "--retention-days", "Days archived mail is kept.", COUNT),
     SpecOption("allow_apop", "--apop/--no-apop", "Allow APOP logins over POP3."),
     SpecOption("price_per_mailbox", "--price-per-mailbox", "Monthly price per mailbox.", MONEY),
     SpecOption("setup_fee", "--setup-fee", "One-time set-up fee.", MONEY),
