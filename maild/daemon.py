@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from maild.config import Listener
+from maild.imap import serve_imap, serve_imaps
 from maild.pop3 import serve_pop3, serve_pop3s
 from maild.runtime import Runtime
 from maild.smtp.server import serve_mx, serve_submission, serve_submissions
@@ -32,6 +33,8 @@ SERVERS: dict[str, ServerFactory] = {
     "submissions": serve_submissions,
     "pop3": serve_pop3,
     "pop3s": serve_pop3s,
+    "imap": serve_imap,
+    "imaps": serve_imaps,
 }
 RESTART_PAUSE = 5.0  # seconds before a crashed background service runs again
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.maild.imap_server import PASSWORD, ImapServer, insecure_context, running_server
+from tests.maild.dns_server import DnsServer
+from tests.maild.imap_server import PASSWORD, USER, ImapNode, imap_node, insecure_context
 
 MESSAGE = (b"From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nSubject: Lunch plans\r\n"
            b"Date: Mon, 2 Feb 2026 10:00:00 +0900\r\nMessage-ID: <1@example.org>\r\n\r\nSee you at noon.\r\n")
@@ -22,36 +23,51 @@ MULTIPART = (b"From: carol@example.org\r\nSubject: Report\r\nMIME-Version: 1.0\r
              b"JVBERi0xLjQK\r\n--b1--\r\n")
 
 
+@pytest.fixture(scope="module")
+def dns() -> Iterator[DnsServer]:
+    with DnsServer({}).running() as server:
+        yield server
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ImapServer]:
-    yield from running_server(tmp_path)
+def server(tmp_path: Path, dns: DnsServer) -> Iterator[ImapNode]:
+    with imap_node(tmp_path, dns) as node:
+        yield node
 
 
-def test_login_refused_before_starttls_and_accepted_after(server: ImapServer) -> None:
-    client = imaplib.IMAP4("127.0.0.1", server.port, timeout=20)
-    assert "LOGINDISABLED" in client.capabilities
-    with pytest.raises(imaplib.IMAP4.error, match="PRIVACYREQUIRED"):
-        client.login(server.mailbox.address, PASSWORD)
-    client.starttls(insecure_context())
-    assert client.login(server.mailbox.address, PASSWORD)[0] == "OK"
+def append(server: ImapNode, *messages: bytes, folder: str = "INBOX") -> None:
+    """Store messages byte for byte (SMTP delivery would add trace headers)."""
+    client = server.client(select=None)
+    for message in messages:
+        assert client.append(folder, None, None, message)[0] == "OK"
     client.logout()
 
 
-def test_wrong_password_is_refused(server: ImapServer) -> None:
+def test_login_refused_before_starttls_and_accepted_after(server: ImapNode) -> None:
+    client = imaplib.IMAP4("127.0.0.1", server.port, timeout=20)
+    assert "LOGINDISABLED" in client.capabilities
+    with pytest.raises(imaplib.IMAP4.error, match="PRIVACYREQUIRED"):
+        client.login(USER, PASSWORD)
+    client.starttls(insecure_context())
+    assert client.login(USER, PASSWORD)[0] == "OK"
+    client.logout()
+
+
+def test_wrong_password_is_refused(server: ImapNode) -> None:
     client = server.client(login=False)
     with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
-        client.login(server.mailbox.address, "wrong")
+        client.login(USER, "wrong")
 
 
-def test_implicit_tls_and_authenticate_plain(server: ImapServer) -> None:
+def test_implicit_tls_and_authenticate_plain(server: ImapNode) -> None:
     client = imaplib.IMAP4_SSL("127.0.0.1", server.tls_port, ssl_context=insecure_context(), timeout=20)
     assert "AUTH=PLAIN" in client.capabilities
-    typ, _ = client.authenticate("PLAIN", lambda _: f"\0{server.mailbox.address}\0{PASSWORD}".encode())
+    typ, _ = client.authenticate("PLAIN", lambda _: f"\0{USER}\0{PASSWORD}".encode())
     assert typ == "OK"
     client.logout()
 
 
-def test_first_login_creates_special_use_folders(server: ImapServer) -> None:
+def test_first_login_creates_special_use_folders(server: ImapNode) -> None:
     client = server.client(select=None)
     _, lines = client.list()
     listed = b"\n".join(lines)  # type: ignore[arg-type]
@@ -62,9 +78,8 @@ def test_first_login_creates_special_use_folders(server: ImapServer) -> None:
     assert any(b'"Sent"' in line for line in subscribed)  # type: ignore[operator]
 
 
-def test_fetch_returns_stored_bytes_envelope_and_sections(server: ImapServer) -> None:
-    server.deliver(MESSAGE)
-    server.deliver(MULTIPART)
+def test_fetch_returns_stored_bytes_envelope_and_sections(server: ImapNode) -> None:
+    append(server, MESSAGE, MULTIPART)
     client = server.client()
     _, data = client.fetch("1", "(BODY.PEEK[] ENVELOPE RFC822.SIZE)")
     assert data[0][1] == MESSAGE  # type: ignore[index]
@@ -85,9 +100,8 @@ def test_fetch_returns_stored_bytes_envelope_and_sections(server: ImapServer) ->
     assert b"\\Seen" in flags[0]  # type: ignore[operator]
 
 
-def test_search_keys_and_uid_search(server: ImapServer) -> None:
-    server.deliver(MESSAGE)
-    server.deliver(MULTIPART)
+def test_search_keys_and_uid_search(server: ImapNode) -> None:
+    append(server, MESSAGE, MULTIPART)
     client = server.client()
     client.store("2", "+FLAGS", "(\\Flagged)")
     assert client.search(None, "SUBJECT", "lunch")[1] == [b"1"]
@@ -104,9 +118,8 @@ def test_search_keys_and_uid_search(server: ImapServer) -> None:
     assert typ == "NO" and data[0].startswith(b"[BADCHARSET (UTF-8 US-ASCII)]")  # type: ignore[union-attr]
 
 
-def test_store_keywords_survive_and_copy_move_report_uids(server: ImapServer) -> None:
-    server.deliver(MESSAGE)
-    server.deliver(MULTIPART)
+def test_store_keywords_survive_and_copy_move_report_uids(server: ImapNode) -> None:
+    append(server, MESSAGE, MULTIPART)
     client = server.client()
     _, data = client.store("1", "+FLAGS", "($Label1 $Forwarded \\Answered)")
     assert b"$Forwarded $Label1 \\Answered" in data[0]  # type: ignore[operator]
@@ -123,14 +136,14 @@ def test_store_keywords_survive_and_copy_move_report_uids(server: ImapServer) ->
     assert client.fetch("1", "BODY.PEEK[]")[1][0][1] == MULTIPART  # type: ignore[index]
 
 
-def test_copy_to_missing_folder_says_trycreate(server: ImapServer) -> None:
+def test_copy_to_missing_folder_says_trycreate(server: ImapNode) -> None:
     server.deliver(MESSAGE)
     client = server.client()
     typ, data = client.copy("1", "Nowhere")
     assert typ == "NO" and data[0].startswith(b"[TRYCREATE]")  # type: ignore[union-attr]
 
 
-def test_expunge_removes_deleted_messages_only(server: ImapServer) -> None:
+def test_expunge_removes_deleted_messages_only(server: ImapNode) -> None:
     for _ in range(3):
         server.deliver(MESSAGE)
     client = server.client()
@@ -141,7 +154,7 @@ def test_expunge_removes_deleted_messages_only(server: ImapServer) -> None:
     assert client.uid("SEARCH", "ALL")[1] == [b"2"]
 
 
-def test_append_keeps_crlf_flags_and_date(server: ImapServer) -> None:
+def test_append_keeps_crlf_flags_and_date(server: ImapNode) -> None:
     client = server.client()
     raw = b"Subject: bare\r\n\r\nline with trailing space \r\n\r\n\r\nend\r\n"
     typ, data = client.append("Drafts", "(\\Draft $Label2)", imaplib.Time2Internaldate(1_700_000_000), raw)
@@ -153,17 +166,18 @@ def test_append_keeps_crlf_flags_and_date(server: ImapServer) -> None:
     assert imaplib.Internaldate2tuple(data[0][0]) == time.localtime(1_700_000_000)  # type: ignore[index,arg-type]
 
 
-def test_append_over_quota_is_refused_and_stores_nothing(server: ImapServer) -> None:
-    server.set_quota(2_000)
-    client = server.client()
-    typ, data = client.append("INBOX", None, None, b"Subject: big\r\n\r\n" + b"x" * 3_000 + b"\r\n")
-    assert typ == "NO" and data[0].startswith(b"[OVERQUOTA]")  # type: ignore[union-attr]
-    assert client.select("INBOX")[1] == [b"0"]
-    assert server.store.usage(server.mailbox).messages == 0
+def test_append_over_quota_is_refused_and_stores_nothing(tmp_path: Path, dns: DnsServer) -> None:
+    with imap_node(tmp_path, dns, quota_bytes=2_000) as server:
+        client = server.client()
+        typ, data = client.append("INBOX", None, None, b"Subject: big\r\n\r\n" + b"x" * 3_000 + b"\r\n")
+        assert typ == "NO" and data[0].startswith(b"[OVERQUOTA]")  # type: ignore[union-attr]
+        assert client.select("INBOX")[1] == [b"0"]
+        assert server.usage_messages() == 0
+        assert not list((server.maildir / "new").iterdir()) and not list((server.maildir / "cur").iterdir())
 
 
-def test_getquotaroot_reports_usage_and_limit_in_kib(server: ImapServer) -> None:
-    server.deliver(b"Subject: q\r\n\r\n" + b"y" * 5000 + b"\r\n")
+def test_getquotaroot_reports_usage_and_limit_in_kib(server: ImapNode) -> None:
+    append(server, b"Subject: q\r\n\r\n" + b"y" * 5000 + b"\r\n")
     client = server.client()
     typ, data = client.getquotaroot("INBOX")
     assert typ == "OK"
@@ -179,7 +193,7 @@ def _idle(client: imaplib.IMAP4) -> socket.socket:
     return client.sock
 
 
-def test_idle_sees_delivery_and_other_sessions_expunge(server: ImapServer) -> None:
+def test_idle_sees_delivery_and_other_sessions_expunge(server: ImapNode) -> None:
     server.deliver(MESSAGE)
     server.deliver(MESSAGE)
     watcher = server.client()
@@ -200,7 +214,7 @@ def test_idle_sees_delivery_and_other_sessions_expunge(server: ImapServer) -> No
     assert data[0][1] == b"Subject: Report\r\n\r\n"  # type: ignore[index]
 
 
-def test_other_sessions_expunge_waits_while_fetching(server: ImapServer) -> None:
+def test_other_sessions_expunge_waits_while_fetching(server: ImapNode) -> None:
     for _ in range(3):
         server.deliver(MESSAGE)
     first = server.client()
@@ -214,7 +228,7 @@ def test_other_sessions_expunge_waits_while_fetching(server: ImapServer) -> None
     assert first.fetch("2", "UID")[1] == [b"2 (UID 3)"]
 
 
-def test_flag_change_in_one_session_reaches_the_other(server: ImapServer) -> None:
+def test_flag_change_in_one_session_reaches_the_other(server: ImapNode) -> None:
     server.deliver(MESSAGE)
     first = server.client()
     second = server.client()
@@ -223,7 +237,7 @@ def test_flag_change_in_one_session_reaches_the_other(server: ImapServer) -> Non
     assert b"\\Flagged" in second.response("FETCH")[1][0]  # type: ignore[operator]
 
 
-def _raw(server: ImapServer) -> ssl.SSLSocket:
+def _raw(server: ImapNode) -> ssl.SSLSocket:
     sock = socket.create_connection(("127.0.0.1", server.tls_port), timeout=20)
     tls = insecure_context().wrap_socket(sock)
     tls.recv(4096)
@@ -240,7 +254,7 @@ def _read_until(sock: ssl.SSLSocket, marker: bytes) -> bytes:
     return data
 
 
-def test_hostile_input_gets_bad_or_close_never_a_crash(server: ImapServer) -> None:
+def test_hostile_input_gets_bad_or_close_never_a_crash(server: ImapNode) -> None:
     sock = _raw(server)
     sock.sendall(b"a1 LOGIN {99999999999}\r\n")
     assert b"a1 NO [TOOBIG]" in _read_until(sock, b"\r\n")
