@@ -20,6 +20,9 @@ from panel.web.principal import current_actor
 BLUEPRINTS = (
     "auth",
     "dashboard",
+    "domains",
+    "mailboxes",
+    "aliases",
     "plans",
     "allowances",
     "resellers",

@@ -1,0 +1,1 @@
+"""Alias and catch-all screens."""

@@ -1,0 +1,1 @@
+"""Domain screens; `pages` holds what the mailbox and alias screens share with them."""

@@ -1,0 +1,1 @@
+"""Mailbox screens: list with usage, create, edit, password reset, delete."""
