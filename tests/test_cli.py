@@ -301,3 +301,28 @@ def test_setup_creates_the_first_admin_and_a_node_once(cli: Cli) -> None:
     password = first.stdout.split(" / ", 1)[1].split()[0]
     assert users.authenticate("root@provider.example", password) is not None
     assert [row["name"] for row in ok_json(cli("nodes", "list", "--json"))] == ["node1"]
+
+
+def test_dedicated_node_is_given_to_a_customer_and_released(cli: Cli, make: Factory) -> None:
+    customer = make.customer(make.plan(tier="dedicated"))
+    node = ok_json(cli("nodes", "create", "own1", "--hostname", "mx.acme.example", "--ip", "2001:db8::1",
+                       "--tier", "dedicated", "--customer", str(customer.id), "--json"))
+    assert (node["tier"], node["customer_id"], node["ip"]) == ("dedicated", customer.id, "2001:db8::1")
+    refused(cli("nodes", "update", "own1", "--customer", "none"), "A dedicated node belongs to one customer")
+    shared = ok_json(cli("nodes", "update", "own1", "--tier", "shared", "--customer", "none", "--json"))
+    assert (shared["tier"], shared["customer_id"], shared["hostname"]) == ("shared", None, "mx.acme.example")
+    assert cli("nodes", "update", "own1", "--customer", "first").exit_code == 2
+
+
+def test_customer_staff_cannot_reach_another_customers_mailbox(cli: Cli, make: Factory) -> None:
+    mine = make.customer()
+    make.mailbox(make.domain(mine, "mine.example"), "me")
+    theirs = make.mailbox(make.domain(name="theirs.example"), "them")
+    staff = make.user(Role.CUSTOMER, customer=mine, email="it@mine.example")
+    refused(cli("mailboxes", "passwd", "them@theirs.example", "--password", "taken over 123", "--as", staff.email),
+            "Not found: theirs.example")
+    refused(cli("mailboxes", "delete", str(theirs.id), "--yes", "--as", staff.email), f"Not found: {theirs.id}")
+    listed = ok_json(cli("mailboxes", "list", "--json", "--as", staff.email))
+    assert [row["address"] for row in listed] == ["me@mine.example"]
+    assert isinstance(users.authenticate("them@theirs.example", Factory.PASSWORD), Mailbox)
+    assert count(Mailbox) == 2

@@ -1,13 +1,12 @@
 """`nodes`: the mail servers running maild, shared or dedicated to one customer."""
 from __future__ import annotations
 
-import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
 from panel.cli import lookup
 from panel.cli.crud import add_delete_command, add_list_command, add_spec_commands
-from panel.cli.params import LIMIT, MAX_COUNT, SIZE_OR_UNLIMITED
+from panel.cli.params import LIMIT, OPTIONAL_ID, SIZE_OR_UNLIMITED
 from panel.cli.plans import TIERS
 from panel.cli.specs import SpecOption
 from panel.models import Node
@@ -22,8 +21,8 @@ NODE_OPTIONS = (
     SpecOption("tier", "--tier", "shared: pooled customers; dedicated: one customer's own server.", TIERS),
     SpecOption("max_mailboxes", "--max-mailboxes", "Mailboxes it can hold.", LIMIT),
     SpecOption("storage_bytes", "--storage", "Sum of the quotas it can hold (500G, 2T, ...).", SIZE_OR_UNLIMITED),
-    SpecOption("customer_id", "--customer", "ID of the customer a dedicated node belongs to.",
-               click.IntRange(1, MAX_COUNT)),
+    SpecOption("customer_id", "--customer", "ID of the customer a dedicated node belongs to ('none' for shared).",
+               OPTIONAL_ID),
     SpecOption("enabled", "--enabled/--disabled", "Whether new domains may be placed on it."),
 )
 

@@ -68,6 +68,22 @@ class Limit(click.ParamType):
         return int(text)
 
 
+class OptionalId(click.ParamType):
+    """An object id, or `none` to clear the reference."""
+
+    name = "id|none"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if text.lower() == "none":
+            return None
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_COUNT:
+            self.fail(f"{value!r} is not an id, or 'none'.", param, ctx)
+        return int(text)
+
+
 class Money(click.ParamType):
     """An amount such as 300 or 1.50, kept exact as a Decimal."""
 
@@ -91,4 +107,5 @@ SIZE = Size()
 SIZE_OR_UNLIMITED = Size(unlimited=True)
 LIMIT = Limit()
 COUNT = click.IntRange(0, MAX_COUNT)
+OPTIONAL_ID = OptionalId()
 MONEY = Money()
