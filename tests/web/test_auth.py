@@ -92,3 +92,14 @@ def test_reseller_cannot_act_as_a_foreign_customer(make, login_as):
     assert client.post(f"/act-as/{foreign.id}").status_code == 404
     assert BANNER not in client.get("/").text
     assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "customer.act_as")) == 0
+
+
+def test_act_as_button_on_customer_page_carries_its_csrf_token(app, make, login_as):
+    customer = make.customer()
+    client = login_as(make.user(Role.ADMIN))
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = client.get(f"/customers/{customer.id}").text
+    button = page[page.index(f'action="/act-as/{customer.id}"'):][:400]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', button).group(1)
+    assert client.post(f"/act-as/{customer.id}").status_code == 400
+    assert BANNER in client.post(f"/act-as/{customer.id}", data={"csrf_token": token}, follow_redirects=True).text

@@ -17,7 +17,6 @@ from panel.extensions import db
 from panel.models import Customer, Domain, Mailbox, Plan, Reseller, Role, User
 from panel.services import customers, limits, users
 from panel.services.access import get_visible, require_role, scope
-from panel.web.auth.forms import ConfirmForm
 from panel.web.customers.forms import CustomerForm, NewCustomerForm
 from panel.web.forms_common import (
     choices, confirm_delete, forbidden_as_invalid, form_page, with_first_login,
@@ -88,7 +87,7 @@ def show(customer_id: int) -> ResponseReturnValue:
     usage = limits.customer_usage(customer.id)
     logins = db.session.scalars(select(User).where(User.customer_id == customer.id).order_by(User.email)).all()
     return render_template("customers/show.html", customer=customer, usage=usage, logins=logins,
-                           monthly=customer.plan.monthly_total(usage.max_mailboxes), act_as=ConfirmForm())
+                           monthly=customer.plan.monthly_total(usage.max_mailboxes))
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
