@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from maild.imap.parser import Atom, BadCommand, Token, astring
 from maild.imap.responses import SYSTEM_FLAGS, flag_list, mailbox_name
@@ -17,20 +19,29 @@ _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun",
 STATUS_ITEMS = {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ"}
 
 
-def folder_argument(token: Token) -> str:
-    """A mailbox name argument (modified UTF-7 on the wire) as a canonical folder name."""
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Store errors as the IMAP response codes of RFC 5530."""
     try:
-        return names.normalize(decode_mutf7(astring(token)).rstrip(names.SEPARATOR) or "")
+        yield
+    except FolderNotFound as error:
+        raise No("[NONEXISTENT] No such mailbox") from error
+    except FolderExists as error:
+        raise No("[ALREADYEXISTS] The mailbox exists (or is in use)") from error
     except InvalidName as error:
         raise No(f"[CANNOT] {error}") from error
 
 
-async def open_folder(session: Session, name: str, create: bool = False) -> Folder:
+def folder_argument(token: Token) -> str:
+    """A mailbox name argument (modified UTF-7 on the wire) as a canonical folder name."""
+    with store_errors():
+        return names.normalize(decode_mutf7(astring(token)).rstrip(names.SEPARATOR))
+
+
+async def open_folder(session: Session, name: str) -> Folder:
     assert session.mailbox is not None
-    try:
-        return await session.store.folder(session.mailbox, name, create=create)
-    except FolderNotFound as error:
-        raise No("[NONEXISTENT] No such mailbox") from error
+    with store_errors():
+        return await session.store.folder(session.mailbox, name)
 
 
 # ---- SELECT / EXAMINE / CLOSE / UNSELECT ---------------------------------------------------
@@ -107,10 +118,8 @@ def _one_name(arguments: list[Token]) -> str:
 @command("CREATE", *AUTHENTICATED)
 async def create(session: Session, arguments: list[Token], uid: bool) -> str:
     assert session.mailbox is not None
-    try:
+    with store_errors():
         await session.store.create_folder(session.mailbox, _one_name(arguments))
-    except FolderExists as error:
-        raise No("[ALREADYEXISTS] Mailbox exists") from error
     return "CREATE completed"
 
 
@@ -122,10 +131,8 @@ async def delete(session: Session, arguments: list[Token], uid: bool) -> str:
         raise No("[CANNOT] INBOX cannot be deleted")
     if session.selected is not None and session.selected.folder.name == name:
         session.deselect()
-    try:
+    with store_errors():
         await session.store.delete_folder(session.mailbox, name)
-    except FolderNotFound as error:
-        raise No("[NONEXISTENT] No such mailbox") from error
     await session.store.set_subscribed(session.mailbox, [name], False)
     return "DELETE completed"
 
@@ -136,26 +143,25 @@ async def rename(session: Session, arguments: list[Token], uid: bool) -> str:
     if len(arguments) != 2:
         raise BadCommand("expected two mailbox names")
     old, new = folder_argument(arguments[0]), folder_argument(arguments[1])
-    try:
+    with store_errors():
         await session.store.rename_folder(session.mailbox, old, new)
-    except FolderNotFound as error:
-        raise No("[NONEXISTENT] No such mailbox") from error
-    except FolderExists as error:
-        raise No("[ALREADYEXISTS] Target exists or source is in use") from error
     return "RENAME completed"
+
+
+async def _subscribe(session: Session, arguments: list[Token], subscribed: bool) -> None:
+    assert session.mailbox is not None
+    await session.store.set_subscribed(session.mailbox, [_one_name(arguments)], subscribed)
 
 
 @command("SUBSCRIBE", *AUTHENTICATED)
 async def subscribe(session: Session, arguments: list[Token], uid: bool) -> str:
-    assert session.mailbox is not None
-    await session.store.set_subscribed(session.mailbox, [_one_name(arguments)], True)
+    await _subscribe(session, arguments, True)
     return "SUBSCRIBE completed"
 
 
 @command("UNSUBSCRIBE", *AUTHENTICATED)
 async def unsubscribe(session: Session, arguments: list[Token], uid: bool) -> str:
-    assert session.mailbox is not None
-    await session.store.set_subscribed(session.mailbox, [_one_name(arguments)], False)
+    await _subscribe(session, arguments, False)
     return "UNSUBSCRIBE completed"
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import imaplib
 import smtplib
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,19 +14,12 @@ from pathlib import Path
 
 from maild.config import Mailbox
 from tests.maild.dns_server import DnsServer
+from tests.maild.pop3_support import client_tls as insecure_context
 from tests.maild.support import LiveDaemon, mailbox, node_config, running_daemon
 
 USER = "bob@example.test"
 PASSWORD = "correct horse"
 TIMEOUT = 20.0
-
-
-def insecure_context() -> ssl.SSLContext:
-    """The node's certificate is self-signed in tests: encrypt, but do not verify it."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 @dataclass
