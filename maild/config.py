@@ -84,6 +84,7 @@ class Server:
     resolver: tuple[str, ...] = ()  # "ip" or "ip:port" nameservers; empty = system resolver
     queue_lifetime: int = 5 * 24 * 3600
     queue_retry_base: float = 300.0  # seconds before the first retry; doubles per attempt (cap 4000 s)
+    queue_delay_warning: int = 4 * 3600  # seconds after arrival: one "delayed" report to the sender; 0 = never
     outbound_port: int = 25  # port dialled on MX hosts (MX records carry none); tests use a high port
     tls: tuple[TlsCertificate, ...] = ()
 

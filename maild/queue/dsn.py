@@ -1,14 +1,15 @@
-"""RFC 3464 delivery status notifications (bounces) for recipients the queue gave up on.
+"""RFC 3464 delivery status notifications: bounces, and warnings about delayed mail.
 
-A bounce is `multipart/report; report-type=delivery-status` (RFC 6522) with three parts: a
+A report is `multipart/report; report-type=delivery-status` (RFC 6522) with three parts: a
 short explanation for people, the machine-readable `message/delivery-status` (one per-message
-block, then one block per failed recipient), and the original message's header as
-`text/rfc822-headers` (never its body: bounces must not carry the content back in full).
-It is sent from the null sender `<>`, so a bounce is never bounced.
+block, then one block per recipient concerned), and the original message's header as
+`text/rfc822-headers` (never its body: reports must not carry the content back in full).
+It is sent from the null sender `<>`, so a report is never bounced.
 """
 from __future__ import annotations
 
 import email.policy
+import enum
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
@@ -18,6 +19,14 @@ from email.utils import formatdate, make_msgid
 from maild.queue.spool import Envelope, Recipient
 
 _FIELD_LIMIT = 900  # keep each DSN field well inside SMTP's line limit after folding
+
+
+class Notice(enum.Enum):
+    """Why the sender hears from us; the value is the report's Subject."""
+
+    REFUSED = "Undelivered Mail Returned to Sender"  # a permanent (5xx) failure
+    EXPIRED = "Undelivered Mail Returned to Sender (delivery time expired)"
+    DELAYED = "Delayed Mail (still being retried)"  # a warning: delivery goes on
 
 
 def _ascii(text: str) -> str:
@@ -47,67 +56,77 @@ def _per_message(envelope: Envelope, reporting_mta: str) -> Message:
     return block
 
 
-def _per_recipient(recipient: Recipient, last_attempt: float | None) -> Message:
+def _per_recipient(recipient: Recipient, envelope: Envelope, notice: Notice, lifetime: int) -> Message:
     outcome = recipient.outcome
     block = Message()
     block["Final-Recipient"] = _address_type(recipient.address)
-    block["Action"] = "failed"
+    block["Action"] = "delayed" if notice is Notice.DELAYED else "failed"
     block["Status"] = outcome.status if outcome else "5.0.0"
     if outcome and outcome.remote_mta:
         block["Remote-MTA"] = f"dns; {_ascii(outcome.remote_mta)}"
     if outcome:
         kind = "smtp" if outcome.smtp_reply else "X-Tegami"
         block["Diagnostic-Code"] = f"{kind}; {_ascii(outcome.diagnostic)}"
-    if last_attempt is not None:
-        block["Last-Attempt-Date"] = formatdate(last_attempt, usegmt=True)
+    if envelope.last_attempt is not None:
+        block["Last-Attempt-Date"] = formatdate(envelope.last_attempt, usegmt=True)
+    if notice is Notice.DELAYED:
+        block["Will-Retry-Until"] = formatdate(envelope.arrival + lifetime, usegmt=True)
     return block
 
 
-def _duration(seconds: int) -> str:
+def _duration(seconds: float) -> str:
     for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= size:
-            return f"{seconds / size:g} {unit}"
-    return f"{seconds} seconds"
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} seconds"
 
 
-def _explanation(hostname: str, failed: list[Recipient], expired: bool, lifetime: int) -> str:
-    reason = (
-        f"Delivery kept failing for {_duration(lifetime)}, so the mail system gave up."
-        if expired
-        else "The receiving system refused it permanently."
-    )
+def _explanation(hostname: str, envelope: Envelope, recipients: list[Recipient], notice: Notice,
+                 lifetime: int) -> str:
+    if notice is Notice.DELAYED:
+        summary = [
+            "Your message has not been delivered yet to the recipients below.",
+            f"The mail system keeps trying until {formatdate(envelope.arrival + lifetime, usegmt=True)};",
+            "there is no need to send it again.",
+        ]
+    else:
+        reason = {
+            Notice.REFUSED: "The receiving system refused it permanently.",
+            Notice.EXPIRED: f"Delivery kept failing for {_duration(lifetime)}, so the mail system gave up.",
+        }[notice]
+        summary = ["Your message could not be delivered to one or more recipients.", reason]
     lines = [
         f"This is the mail system at host {hostname}.",
         "",
-        "Your message could not be delivered to one or more recipients.",
-        reason,
+        *summary,
         "The details follow; the header of your message is attached.",
         "",
     ]
-    for recipient in failed:
+    for recipient in recipients:
         diagnostic = recipient.outcome.diagnostic if recipient.outcome else "delivery failed"
         lines.append(f"<{_ascii(recipient.address)}>: {_ascii(diagnostic)}")
     return "\r\n".join(lines) + "\r\n"
 
 
-def build_bounce(envelope: Envelope, failed: list[Recipient], original: bytes, *, hostname: str,
-                 expired: bool, lifetime: int) -> bytes:
-    """The DSN (message bytes, CRLF) telling `envelope.sender` that `failed` were not delivered."""
+def build_report(envelope: Envelope, recipients: list[Recipient], original: bytes, *, hostname: str,
+                 notice: Notice, lifetime: int) -> bytes:
+    """The DSN (message bytes, CRLF) telling `envelope.sender` about `recipients`."""
     policy = email.policy.SMTP if envelope.sender.isascii() else email.policy.SMTPUTF8
     report = MIMEMultipart("report", report_type="delivery-status", policy=policy)
     report["From"] = f"Mail Delivery System <MAILER-DAEMON@{hostname}>"
     report["To"] = envelope.sender
-    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report["Subject"] = notice.value
     report["Date"] = formatdate(usegmt=True)
-    report["Message-ID"] = make_msgid("bounce", domain=hostname)
+    report["Message-ID"] = make_msgid("dsn", domain=hostname)
     report["Auto-Submitted"] = "auto-replied"
 
-    report.attach(MIMEText(_explanation(hostname, failed, expired, lifetime), "plain", "us-ascii"))
+    text = _explanation(hostname, envelope, recipients, notice, lifetime)
+    report.attach(MIMEText(text, "plain", "us-ascii"))
 
     status = MIMENonMultipart("message", "delivery-status")
     status.set_payload([
         _per_message(envelope, hostname),
-        *(_per_recipient(recipient, envelope.last_attempt) for recipient in failed),
+        *(_per_recipient(recipient, envelope, notice, lifetime) for recipient in recipients),
     ])
     report.attach(status)
 

@@ -112,8 +112,8 @@ class Router:
             raise RouteError(Outcome(NULL_MX, f"domain {domain} accepts no mail (null MX)"))
         random.shuffle(records)
         records.sort(key=lambda record: record.preference)  # stable: equal preferences stay shuffled
-        return await self._hops([record.exchange.to_text(omit_final_dot=True).lower() for record in records],
-                                self.port, implicit=False)
+        hosts = [record.exchange.to_text(omit_final_dot=True).lower() for record in records]
+        return await self._hops(hosts[:MAX_HOPS], self.port, implicit=False)  # a hostile zone lists 1000s
 
     def _literal(self, domain: str) -> Hop:
         """An address literal such as `[192.0.2.1]` or `[IPv6:2001:db8::1]` (RFC 5321 4.1.3)."""

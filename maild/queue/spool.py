@@ -59,6 +59,7 @@ class Envelope:
     attempts: int = 0
     last_attempt: float | None = None
     size: int = 0
+    warned: bool = False  # the sender was told the mail is delayed
 
     def waiting(self, state: str = PENDING) -> list[Recipient]:
         return [recipient for recipient in self.recipients if recipient.state == state]

@@ -7,7 +7,8 @@ disk as soon as its group finishes, so a recipient that accepted is never sent t
 Temporary failures are retried with exponential backoff (`Server.queue_retry_base`, doubling, at
 most `MAX_BACKOFF`) until `Server.queue_lifetime` has passed since arrival; permanent failures
 and expired recipients get an RFC 3464 bounce to the envelope sender, itself queued with the
-null sender (and never sent for a null-sender message).
+null sender (and never sent for a null-sender message). Mail still pending
+`Server.queue_delay_warning` seconds after arrival earns the sender one "delayed" report.
 
 Wiring in the daemon::
 
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from maild.config import Config, Mailbox, Server
 from maild.queue import smtp_client
-from maild.queue.dsn import build_bounce
+from maild.queue.dsn import Notice, build_report
 from maild.queue.outcome import LOCAL_ERROR, SUCCESS, Outcome
 from maild.queue.routing import RouteError, Router
 from maild.queue.spool import DELIVERED, FAILED, PENDING, REPORTED, Envelope, Recipient, Spool, new_id
@@ -175,11 +176,10 @@ class Queue:
                 for group in groups.values()
             ))
         now = time.time()
-        expired = now - envelope.arrival >= config.server.queue_lifetime
-        if expired:
+        if now - envelope.arrival >= config.server.queue_lifetime:
             for recipient in envelope.waiting(PENDING):
                 recipient.state = FAILED
-        await self._report(envelope, config, data, expired)
+        await self._report(envelope, config, data)
         if not envelope.waiting(PENDING):
             await asyncio.to_thread(self.spool.remove, envelope.id)
             del self._envelopes[envelope.id]
@@ -187,6 +187,7 @@ class Queue:
             return
         retry = now + backoff(config.server, envelope.attempts)
         envelope.next_attempt = min(retry, envelope.arrival + config.server.queue_lifetime)
+        await self._warn(envelope, config, data, now)
         await asyncio.to_thread(self.spool.save, envelope)
         self._schedule(envelope)
 
@@ -231,16 +232,31 @@ class Queue:
             data, self.smtp_timeout,
         )
 
-    async def _report(self, envelope: Envelope, config: Config, data: bytes, expired: bool) -> None:
+    async def _notify(self, envelope: Envelope, config: Config, recipients: list[Recipient], data: bytes,
+                      notice: Notice) -> None:
+        """Queue a delivery status report about `recipients` to the sender, from `<>`."""
+        report = build_report(envelope, recipients, data, hostname=config.server.hostname, notice=notice,
+                              lifetime=config.server.queue_lifetime)
+        report_id = await self.enqueue("", [envelope.sender], report)
+        log.info("queue: %s: %s report %s to <%s>", envelope.id, notice.name.lower(), report_id,
+                 envelope.sender)
+
+    async def _warn(self, envelope: Envelope, config: Config, data: bytes, now: float) -> None:
+        """Tell the sender, once, that the mail is late but still being retried."""
+        warning = config.server.queue_delay_warning
+        if envelope.warned or not envelope.sender or not warning or now - envelope.arrival < warning:
+            return
+        await self._notify(envelope, config, envelope.waiting(PENDING), data, Notice.DELAYED)
+        envelope.warned = True
+
+    async def _report(self, envelope: Envelope, config: Config, data: bytes) -> None:
         """Bounce the recipients given up on to the sender (never to `<>`), then mark them reported."""
         failed = envelope.waiting(FAILED)
         if not failed:
             return
         if envelope.sender:
-            bounce = build_bounce(envelope, failed, data, hostname=config.server.hostname,
-                                  expired=expired, lifetime=config.server.queue_lifetime)
-            bounce_id = await self.enqueue("", [envelope.sender], bounce)
-            log.info("queue: %s: bounce %s to <%s>", envelope.id, bounce_id, envelope.sender)
+            expired = any(not (r.outcome and r.outcome.permanent) for r in failed)
+            await self._notify(envelope, config, failed, data, Notice.EXPIRED if expired else Notice.REFUSED)
         else:
             log.info("queue: %s: undeliverable mail from <> discarded (no bounce to a bounce)",
                      envelope.id)

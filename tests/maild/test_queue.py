@@ -29,6 +29,8 @@ DEST = {
 ELSEWHERE = {"elsewhere.test": mx((10, "mx.elsewhere.test")), "mx.elsewhere.test": {"A": "127.0.0.3"}}
 SENDER = "alice@elsewhere.test"
 BOTH_SINKS = ("127.0.0.1", "127.0.0.3")
+ALICE = Mailbox(id=1, local_part="alice", domain="origin.test", password_hash="x", quota_bytes=10**8,
+                enabled=True, customer_id=1, max_message_bytes=10**7, sends_per_hour=None)
 
 
 def envelope_states(tmp_path: Path) -> dict[str, str]:
@@ -166,8 +168,7 @@ async def test_permanent_refusal_bounces_an_rfc3464_report_with_the_original_hea
 
 @async_test
 async def test_unreachable_mx_is_retried_then_bounced_into_the_local_senders_mailbox(tmp_path: Path) -> None:
-    alice = Mailbox(id=1, local_part="alice", domain="origin.test", password_hash="x", quota_bytes=10**8,
-                    enabled=True, customer_id=1, max_message_bytes=10**7, sends_per_hour=None)
+    alice = ALICE
     records = dict(DEST, **{"mx1.dest.test": {"A": "127.0.0.2"}, "mx2.dest.test": {"A": "127.0.0.4"}})
     async with Net(tmp_path, records, mailboxes=[alice], queue_lifetime=1) as net:
         await net.queue.enqueue(alice.address, ["bob@dest.test"], MESSAGE)
@@ -181,6 +182,25 @@ async def test_unreachable_mx_is_retried_then_bounced_into_the_local_senders_mai
     assert field(recipient, "Diagnostic-Code").startswith("X-Tegami; connect to mx2.dest.test[127.0.0.4]")
     assert "gave up" in report.get_payload()[0].get_payload()
     assert net.dns.queries.count(("dest.test", "MX")) >= 2  # retried before giving up
+
+
+@async_test
+async def test_mail_still_pending_after_the_warning_time_earns_one_delayed_report(tmp_path: Path) -> None:
+    records = dict(DEST, **{"mx1.dest.test": {"A": "127.0.0.2"}, "mx2.dest.test": {"A": "127.0.0.4"}})
+    async with Net(tmp_path, records, mailboxes=[ALICE], queue_delay_warning=1, queue_lifetime=3600) as net:
+        await net.queue.enqueue(ALICE.address, ["bob@dest.test"], MESSAGE)
+        inbox = net.store.maildir(ALICE) / "new"
+        await eventually(lambda: inbox.is_dir() and any(inbox.iterdir()), "the delayed report")
+        [original] = [envelope for envelope in net.queue.envelopes() if envelope.sender]
+        attempts = original.attempts
+        await eventually(lambda: original.attempts > attempts, "a retry after the warning")
+        [report_bytes] = [path.read_bytes() for path in inbox.iterdir()]  # warned once only
+        assert original.id in [envelope.id for envelope in net.queue.envelopes()]  # still being retried
+    report, _, [recipient] = delivery_status(report_bytes)
+    assert report["Subject"] == "Delayed Mail (still being retried)"
+    assert field(recipient, "Action") == "delayed"
+    assert field(recipient, "Status") == "4.4.1"
+    assert "Will-Retry-Until" in recipient
 
 
 @async_test
