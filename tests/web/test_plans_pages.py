@@ -46,6 +46,11 @@ def test_bad_input_shows_field_error_and_writes_nothing(make, login_as):
     assert response.status_code == 200
     assert "Enter a number of GiB" in response.text
     assert "Enter an amount such as 500" in response.text
+    hostile = client.post("/plans/new", data=PLAN_FORM | {"storage_bytes": "1e999999", "max_domains": "9" * 5000,
+                                                          "setup_fee": "-1"})
+    assert hostile.status_code == 200
+    assert "This size is too large." in hostile.text and "Not a valid integer value." in hostile.text
+    assert "Enter an amount between 0 and" in hostile.text
     assert plan_count() == 0
 
 
@@ -116,6 +121,18 @@ def test_plan_in_use_is_not_deleted(make, login_as):
     response = client.post(f"/plans/{plan.id}/delete", follow_redirects=True)
     assert "The plan is used by 1 customers" in response.text
     assert plan_count() == 1
+
+
+def test_list_searches_and_pages_in_sql(app, make, login_as):
+    app.config["PAGE_SIZE"] = 2
+    for name in ("Gold", "Silver", "Bronze", "Golden Week"):
+        make.plan(name=name)
+    client = login_as(make.user(Role.ADMIN))
+    found = client.get("/plans/?q=gold").text
+    assert "Gold" in found and "Golden Week" in found and "Silver" not in found
+    first, second = client.get("/plans/").text, client.get("/plans/?page=2").text
+    assert "4 in all" in first and "Bronze" in first and "Silver" not in first
+    assert "Silver" in second and "Bronze" not in second
 
 
 def test_reseller_sees_only_its_own_plans(make, login_as):
