@@ -275,3 +275,44 @@ def test_hostile_input_gets_bad_or_close_never_a_crash(server: ImapNode) -> None
     # the server still serves
     client = server.client()
     assert client.noop()[0] == "OK"
+
+
+def test_folder_lifecycle_with_modified_utf7_names(server: ImapNode) -> None:
+    client = server.client(select=None)
+    japanese = "&MFcwiTB5MGY-"  # modified UTF-7 of しらべて
+    assert client.create(f"Projects.{japanese}")[0] == "OK"
+    assert client.create("Projects.2026")[0] == "OK"
+    typ, data = client.create("Projects.2026")
+    assert typ == "NO" and data[0].startswith(b"[ALREADYEXISTS]")  # type: ignore[union-attr]
+    assert (server.maildir / f".Projects.{japanese}" / "cur").is_dir()  # Dovecot's layout on disk
+    _, listed = client.list('""', "Projects.%")
+    assert sorted(listed) == [f'(\\HasNoChildren) "." "Projects.{japanese}"'.encode(),  # type: ignore[type-var]
+                              b'(\\HasNoChildren) "." "Projects.2026"']
+    _, top = client.list('""', "%")
+    assert b'(\\Noselect \\HasChildren) "." "Projects"' in top  # implied parent of the Maildir++ children
+    assert client.rename("Projects.2026", "Done")[0] == "OK"
+    assert client.status("Done", "(MESSAGES UIDNEXT)")[1] == [b'"Done" (MESSAGES 0 UIDNEXT 1)']
+    assert client.delete("Done")[0] == "OK"
+    typ, data = client.select("Done")
+    assert typ == "NO" and data[0].startswith(b"[NONEXISTENT]")  # type: ignore[union-attr]
+    typ, data = client.create("Bad&Name")
+    assert typ == "NO" and data[0].startswith(b"[CANNOT]")  # type: ignore[union-attr]
+    assert client.namespace()[1] == [b'(("" ".")) NIL NIL']
+
+
+def test_condstore_modseq_changedsince_and_unchangedsince(server: ImapNode) -> None:
+    append(server, MESSAGE, MESSAGE)
+    client = server.client(select=None)
+    assert client._simple_command("SELECT", "INBOX", "(CONDSTORE)")[0] == "OK"  # type: ignore[attr-defined]
+    assert client.response("HIGHESTMODSEQ")[1][0] is not None
+    client.state = "SELECTED"  # imaplib has no SELECT with parameters
+    modseqs = {}
+    _, data = client.fetch("1:2", "(MODSEQ)")
+    for line in data:
+        number, _, rest = line.partition(b" ")  # type: ignore[union-attr]
+        modseqs[int(number)] = int(rest.split(b"MODSEQ (")[1].split(b")")[0])
+    client.store("2", "+FLAGS", "\\Seen")
+    _, data = client.fetch("1:*", f"(FLAGS) (CHANGEDSINCE {max(modseqs.values())})")
+    assert len(data) == 1 and data[0].startswith(b"2 (FLAGS (\\Seen")  # type: ignore[union-attr]
+    typ, data = client._simple_command("STORE", "1", "(UNCHANGEDSINCE 1)", "+FLAGS", "\\Flagged")  # type: ignore[attr-defined]
+    assert typ == "OK" and data[-1].startswith(b"[MODIFIED 1]")  # type: ignore[union-attr]
