@@ -38,6 +38,12 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "APOP_KEY_FILE": env.get("TEGAMI_APOP_KEY_FILE", str(instance_path / "apop.key")),
         "STORAGE_KEY_FILE": env.get("TEGAMI_STORAGE_KEY_FILE", str(instance_path / "storage.key")),
         "TLS_TRUST_FILE": env.get("TEGAMI_TLS_TRUST_FILE", "/etc/ssl/certs/ca-certificates.crt"),
+        "ACME_DIRECTORY_URL": env.get("TEGAMI_ACME_DIRECTORY_URL", "https://acme-v02.api.letsencrypt.org/directory"),
+        "ACME_EMAIL": env.get("TEGAMI_ACME_EMAIL", ""),
+        # CA bundle for the ACME server's own HTTPS (None: the system store).
+        "ACME_CA_BUNDLE": env.get("TEGAMI_ACME_CA_BUNDLE"),
+        "ACME_TIMEOUT": 90,
+        "ACME_RENEW_DAYS": 30,
         "BABEL_DEFAULT_LOCALE": "ja",
         "LANGUAGES": ["ja", "en"],
         "PAGE_SIZE": 50,

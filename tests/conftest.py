@@ -31,14 +31,14 @@ def pg_schema_url(schema: str) -> tuple[str, dict[str, object]]:
 
 
 @pytest.fixture(scope="session")
-def pg_worker_schema(worker_id: str) -> str:
-    """This worker's schema, emptied once per run so tables always match the current models."""
-    schema = f"tegami_{worker_id}"
+def pg_worker_schema(worker_id: str) -> Iterator[str]:
+    """A schema of this test process's own (parallel runs never share tables), dropped at the end."""
+    schema = f"tegami_{os.getpid()}_{worker_id}"
+    yield schema
     engine = create_engine(PG_URL)
     with engine.begin() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
-    return schema
 
 
 def _config(tmp_path: Path) -> dict[str, object]:

@@ -1,6 +1,8 @@
 """The Alembic history builds exactly the schema the models describe, on an empty database."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -15,7 +17,7 @@ from tests.conftest import PG_URL, pg_schema_url
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def empty_app(request, tmp_path, worker_id):
     config = {"TESTING": True, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)}
-    schema = f"tegami_migrations_{worker_id}"
+    schema = f"tegami_migrations_{os.getpid()}_{worker_id}"
     if request.param == "postgres":
         engine = create_engine(PG_URL)
         with engine.begin() as connection:

@@ -36,7 +36,7 @@ ARGUMENT_KINDS = {
     "event_id": "event", "audit": "event",
 }
 # Routes that are public or about the session itself, not about a tenant's objects.
-NOT_TENANT_DATA = {"static", "bootstrap.static", "auth.login", "auth.logout", "set_language",
+NOT_TENANT_DATA = {"static", "bootstrap.static", "auth.login", "auth.logout", "set_language", "acme.challenge",
                    "auth.stop_acting"}
 
 

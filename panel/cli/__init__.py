@@ -5,6 +5,7 @@ from flask import Flask
 
 from panel.bundle.cli import bundle_group
 from panel.cli.aliases import aliases
+from panel.cli.certs import certs
 from panel.cli.customers import customers
 from panel.cli.domains import domains
 from panel.cli.mailboxes import mailboxes
@@ -14,7 +15,7 @@ from panel.cli.resellers import resellers
 from panel.cli.setup import setup_command
 from panel.cli.users import users
 
-GROUPS = (plans, allowances, resellers, customers, nodes, domains, mailboxes, aliases, users)
+GROUPS = (plans, allowances, resellers, customers, nodes, domains, mailboxes, aliases, users, certs)
 
 
 def register_cli(app: Flask) -> None:

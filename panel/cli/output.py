@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 import json
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,13 +14,13 @@ import click
 from flask_babel import gettext as _
 from sqlalchemy import inspect
 
-from panel.models import Alias, Customer, Domain, Mailbox, Node, Plan, Reseller, ResellerPlan, User
+from panel.models import Alias, Certificate, Customer, Domain, Mailbox, Node, Plan, Reseller, ResellerPlan, User
 from panel.services.limits import format_bytes
 
 # Columns never printed, in JSON or in tables: internal ones, and anything that names a secret
 # (password hashes, APOP secrets, private keys, tokens), including columns added later.
 INTERNAL = frozenset({"lock_version"})
-SECRET_WORDS = ("password", "secret", "private", "hash", "token")
+SECRET_WORDS = ("password", "secret", "private", "hash", "token", "encrypted")
 
 
 def _hidden(key: str) -> bool:
@@ -57,6 +58,7 @@ TABLE_COLUMNS: dict[type, tuple[str, ...]] = {
     Mailbox: ("id", "display_address", "quota_bytes", "used_bytes", "enabled"),
     Alias: ("id", "display_source", "destinations"),
     User: ("id", "email", "name", "role", "reseller_id", "customer_id", "is_active"),
+    Certificate: ("id", "source", "hostnames", "issuer", "not_after", "auto_renew", "last_error"),
 }
 
 
@@ -95,9 +97,9 @@ def _is_limit(key: str) -> bool:
 def cell(key: str, value: Any) -> str:
     """One value as a person reads it: sizes with units, None as `unlimited` for limits."""
     if value is None:
-        return "unlimited" if _is_limit(key) else "-"
+        return _("unlimited") if _is_limit(key) else "-"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, int) and key.endswith("_bytes"):
         return format_bytes(value)
     if isinstance(value, list):
@@ -105,10 +107,17 @@ def cell(key: str, value: Any) -> str:
     return str(value)
 
 
+def _width(text: str) -> int:
+    """Columns `text` takes in a terminal: East Asian wide characters (例え.jp) take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
-                     for line in [header, *rows])
+    lines = [header, *rows]
+    widths = [max(_width(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(text + " " * (width - _width(text))
+                               for text, width in zip(line, widths, strict=True)).rstrip()
+                     for line in lines)
 
 
 def emit(result: Any, as_json: bool) -> None:

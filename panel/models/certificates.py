@@ -49,3 +49,16 @@ class AcmeChallenge(Base):
     token: Mapped[str] = mapped_column(String(255), primary_key=True)
     key_authorization: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AcmeAccount(Base):
+    """The provider's account at an ACME CA (one per directory URL); its key only encrypted."""
+
+    __tablename__ = "acme_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    directory_url: Mapped[str] = mapped_column(String(500), unique=True)
+    email: Mapped[str] = mapped_column(String(320), default="")
+    key_encrypted: Mapped[str] = mapped_column(Text)
+    uri: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

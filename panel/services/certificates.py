@@ -18,7 +18,7 @@ STAFF = (Role.ADMIN, Role.RESELLER, Role.CUSTOMER)
 MAX_NAMES = 50
 
 
-def _owner(actor: Actor, customer_id: int | None) -> int | None:
+def certificate_owner(actor: Actor, customer_id: int | None) -> int | None:
     """Customers own their certificates; admins choose (None: the provider's own)."""
     if actor.role is Role.CUSTOMER:
         return actor.customer_id
@@ -28,7 +28,7 @@ def _owner(actor: Actor, customer_id: int | None) -> int | None:
     return None
 
 
-def _hostnames(owner: int | None, hostnames: list[str]) -> list[str]:
+def check_hostnames(owner: int | None, hostnames: list[str]) -> list[str]:
     """Validated host names; a customer's must lie in one of its domains."""
     cleaned = []
     for raw in hostnames:
@@ -55,7 +55,7 @@ def _store(actor: Actor, owner: int | None, source: CertificateSource, key: chec
         key_encrypted=secrets.encrypt(checks.key_pem(key), "storage"),
     )
     if chain is not None:
-        _apply_chain(certificate, chain)
+        apply_chain(certificate, chain)
     else:
         certificate.names = list(hostnames)
     db.session.add(certificate)
@@ -64,7 +64,7 @@ def _store(actor: Actor, owner: int | None, source: CertificateSource, key: chec
     return certificate
 
 
-def _apply_chain(certificate: Certificate, chain: checks.CheckedChain) -> None:
+def apply_chain(certificate: Certificate, chain: checks.CheckedChain) -> None:
     certificate.cert_pem = chain.pem
     certificate.names = chain.names
     certificate.issuer = chain.issuer
@@ -74,7 +74,7 @@ def _apply_chain(certificate: Certificate, chain: checks.CheckedChain) -> None:
     certificate.last_error = None
 
 
-def _check(chain_pem: str, key: checks.PrivateKey, hostnames: list[str]) -> checks.CheckedChain:
+def verify_chain(chain_pem: str, key: checks.PrivateKey, hostnames: list[str]) -> checks.CheckedChain:
     return checks.check_chain(chain_pem, key, hostnames, trust_file=current_app.config["TLS_TRUST_FILE"])
 
 
@@ -83,10 +83,10 @@ def upload_certificate(actor: Actor, cert_pem: str, key_pem: str, hostnames: lis
     """Accept a chain and key only if every check passes; nothing is stored otherwise."""
     require_role(actor, *STAFF)
     with unit_of_work():
-        owner = _owner(actor, customer_id)
-        names = _hostnames(owner, hostnames)
+        owner = certificate_owner(actor, customer_id)
+        names = check_hostnames(owner, hostnames)
         key = checks.load_key(key_pem)
-        chain = _check(cert_pem, key, names)
+        chain = verify_chain(cert_pem, key, names)
         return _store(actor, owner, CertificateSource.UPLOAD, key, names, chain)
 
 
@@ -94,10 +94,10 @@ def create_self_signed(actor: Actor, hostnames: list[str], customer_id: int | No
                        key_type: str = "rsa") -> Certificate:
     require_role(actor, *STAFF)
     with unit_of_work():
-        owner = _owner(actor, customer_id)
-        names = _hostnames(owner, hostnames)
+        owner = certificate_owner(actor, customer_id)
+        names = check_hostnames(owner, hostnames)
         key = checks.new_key(key_type)
-        chain = _check(checks.self_signed(key, names), key, names)
+        chain = verify_chain(checks.self_signed(key, names), key, names)
         return _store(actor, owner, CertificateSource.SELF_SIGNED, key, names, chain)
 
 
@@ -106,8 +106,8 @@ def create_csr(actor: Actor, hostnames: list[str], customer_id: int | None = Non
     """A new key and its CSR; the certificate the CA returns is added with `complete_csr`."""
     require_role(actor, *STAFF)
     with unit_of_work():
-        owner = _owner(actor, customer_id)
-        names = _hostnames(owner, hostnames)
+        owner = certificate_owner(actor, customer_id)
+        names = check_hostnames(owner, hostnames)
         key = checks.new_key(key_type)
         return _store(actor, owner, CertificateSource.CSR, key, names, csr_pem=checks.csr(key, names))
 
@@ -119,7 +119,7 @@ def complete_csr(actor: Actor, certificate_id: int, cert_pem: str) -> Certificat
         if certificate.csr_pem is None:
             raise Invalid("cert_pem", _l("This certificate was not created from a signing request."))
         key = checks.load_key(private_key_pem(certificate))
-        _apply_chain(certificate, _check(cert_pem, key, certificate.hostnames))
+        apply_chain(certificate, verify_chain(cert_pem, key, certificate.hostnames))
         audit.record(actor, "certificate.complete", certificate, customer_id=certificate.customer_id,
                      fingerprint=certificate.fingerprint)
         return certificate
