@@ -86,16 +86,20 @@ def test_create_then_list_round_trips_json_for_every_group(cli: Cli) -> None:
 
 
 def test_list_without_json_prints_an_aligned_table_with_units(cli: Cli, make: Factory) -> None:
-    domain = make.domain(name="example.jp")
+    domain = make.domain(make.customer(make.plan(max_domains=2)), name="example.jp")
     make.mailbox(domain, "alice", quota_bytes=500 * MIB)
     make.mailbox(domain, "bob-the-builder", quota_bytes=2 * GIB)
+    make.mailbox(make.domain(domain.customer, name="例え.jp"), "carol", quota_bytes=GIB)
     result = cli("mailboxes", "list")
     assert result.exit_code == 0, result.output
     header, *rows = result.stdout.splitlines()
     assert header.split() == ["id", "address", "quota_bytes", "used_bytes", "enabled"]
     assert "alice@example.jp" in rows[0] and "500.0 MiB" in rows[0]
     assert "bob-the-builder@example.jp" in rows[1] and "2.0 GiB" in rows[1]
-    assert header.index("quota_bytes") == rows[0].index("500.0") == rows[1].index("2.0 GiB")
+    assert "carol@例え.jp" in rows[2] and "1.0 GiB" in rows[2]
+    # Aligned on screen: the two wide characters of 例え take two columns each.
+    assert header.index("quota_bytes") == rows[0].index("500.0") == rows[1].index("2.0 GiB") \
+        == rows[2].index("1.0 GiB") + 2
 
 
 def test_mailbox_password_from_stdin_logs_in_and_is_never_printed(cli: Cli, make: Factory) -> None:
