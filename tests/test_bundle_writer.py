@@ -118,6 +118,16 @@ def test_two_nodes_get_separate_bundles(app: Flask, make: Factory) -> None:
     assert list(second_bundle.mailboxes) == ["b@second.example"] and list(second_bundle.domains) == ["second.example"]
 
 
+def test_domain_moved_to_another_node_leaves_the_old_bundle(app: Flask, make: Factory) -> None:
+    domain = make.domain(name="moving.example")
+    make.mailbox(domain, "a")
+    old, new = domain.node, make.node()
+    domain.node_id = new.id
+    db.session.commit()
+    assert not bundle(app, old).mailboxes
+    assert list(bundle(app, new).mailboxes) == ["a@moving.example"]
+
+
 def test_deleting_a_domain_removes_its_mailboxes_and_aliases(app: Flask, make: Factory) -> None:
     domain = make.domain(name="gone.example")
     make.mailbox(domain, "a")

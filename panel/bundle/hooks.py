@@ -1,8 +1,9 @@
 """Bundles follow the database by themselves: services never call the writer.
 
-After each flush, the nodes whose bundle content changed are noted on the session; after
-the commit those nodes' bundles are rewritten; a rollback forgets them. Bulk UPDATE and
-DELETE statements are resolved to nodes before they run, from their WHERE clause.
+Before each flush (old values) and after it (new values), the nodes whose bundle content
+changed are noted on the session; after the commit those nodes' bundles are rewritten; a
+rollback forgets them. Bulk UPDATE and DELETE statements are resolved to nodes before they
+run, from their WHERE clause.
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ CHUNK = 500  # ids per IN (...) list
 def init_app(app: Flask) -> None:
     """Rewrite bundles after commits made in this app (tools may build apps without it)."""
     app.extensions[EXTENSION] = True
-    for name, listener in (("after_flush", _after_flush), ("do_orm_execute", _before_bulk),
+    for name, listener in (("before_flush", _before_flush), ("after_flush", _after_flush),
+                           ("do_orm_execute", _before_bulk),
                            ("after_commit", _after_commit), ("after_soft_rollback", _after_rollback)):
         if not event.contains(db.session, name, listener):
             event.listen(db.session, name, listener)
@@ -55,19 +57,23 @@ def _node_query(model: type, ids: Iterable[int] | Select[Any]) -> Select[Any]:
     raise TypeError(f"{model.__name__} is not part of a bundle")
 
 
-def _values(obj: Any, attribute: str) -> set[int]:
-    """The attribute's value now and before this flush (a domain moved between nodes has two)."""
-    history = inspect(obj).attrs[attribute].history
-    return {v for v in (*history.sum(), getattr(obj, attribute)) if v is not None}
+def _values(obj: Any, attribute: str) -> set[int] | None:
+    """The attribute's values now and before this flush (a domain moved between nodes has two),
+    read without loading anything; None if they are not in memory."""
+    state = inspect(obj)
+    if attribute == "id" and state.identity:
+        return {state.identity[0]}
+    return {v for v in state.attrs[attribute].history.sum() if v is not None} or None
 
 
-def _parents(obj: Any) -> tuple[type, set[int]] | None:
-    """Rows whose node the changed `obj` tells, as (model, ids); None if it is not bundled."""
+def _parents(obj: Any) -> tuple[type, set[int] | None] | None:
+    """Rows whose node the changed `obj` tells, as (model, ids or None if unknown);
+    None if `obj` is not bundled."""
     if isinstance(obj, Certificate):
         owners = _values(obj, "customer_id")
-        return (Customer, owners) if obj.customer_id is not None else (Certificate, {obj.id})
+        return (Customer, owners) if owners else (Certificate, _values(obj, "id"))
     if isinstance(obj, (Node, Customer, Plan)):
-        return type(obj), {obj.id}
+        return type(obj), _values(obj, "id")
     if isinstance(obj, Domain):
         return Node, _values(obj, "node_id")
     if isinstance(obj, (Mailbox, Alias)):
@@ -96,14 +102,34 @@ def _note(session: Session, model: type, ids: set[int] | Select[Any]) -> None:
         pending.update(connection.scalars(_node_query(model, ids)))
 
 
-def _after_flush(session: Session, _context: object) -> None:
+def _before_flush(session: Session, _context: object, _instances: object) -> None:
+    """Changed rows still hold their old values in the database: note the nodes serving them
+    now, so that a domain moved to another node also leaves the old node's bundle."""
     touched: dict[type, set[int]] = {}
-    changed = [*session.new, *session.deleted, *(o for o in session.dirty if _changed(o))]
-    for obj in changed:
-        if (parents := _parents(obj)) is not None:
-            touched.setdefault(parents[0], set()).update(parents[1])
+    for obj in session.dirty:
+        identity = inspect(obj).identity
+        if identity and _changed(obj):
+            touched.setdefault(type(obj), set()).add(identity[0])
     for model, ids in touched.items():
         _note(session, model, ids)
+
+
+def _after_flush(session: Session, _context: object) -> None:
+    touched: dict[type, set[int]] = {}
+    every_node = False
+    changed = [*session.new, *session.deleted, *(o for o in session.dirty if _changed(o))]
+    for obj in changed:
+        if (parents := _parents(obj)) is None:
+            continue
+        model, ids = parents
+        if ids is None:  # not in memory, and the row may be gone: rewrite every node instead
+            every_node = True
+        else:
+            touched.setdefault(model, set()).update(ids)
+    for model, ids in touched.items():
+        _note(session, model, ids)
+    if every_node:
+        _note(session, Node, select(Node.id))
 
 
 def _before_bulk(state: ORMExecuteState) -> None:
