@@ -238,3 +238,48 @@ def test_reloaded_config_serves_new_connections_while_open_ones_keep_theirs(mail
     with client(maild) as after:
         assert after.sendmail("alice@sender.test", ["newbie@example.test"], MESSAGE) == {}
     assert len(stored_messages(maild.maildir("newbie@example.test"))) == 1
+
+
+def raw_session(port: int, script: bytes) -> list[bytes]:
+    """Send `script` in one write (a pipelining client) and read replies until QUIT's 221."""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
+        stream = raw.makefile("rb")
+        stream.readline()
+        raw.sendall(script)
+        replies = []
+        while not replies or not replies[-1].startswith(b"221"):
+            replies.append(stream.readline())
+        return replies
+
+
+def test_bare_lf_dot_does_not_end_the_message_no_smuggling(maild: LiveDaemon) -> None:
+    smuggled = b"MAIL FROM:<boss@example.test>\r\nRCPT TO:<carol@example.test>\r\nDATA\r\nSubject: forged\r\n\r\nx\r\n"
+    replies = raw_session(maild.port("mx"), (
+        b"EHLO client.sender.test\r\nMAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+        b"Subject: one\r\n\r\ntext\n.\r\n" + smuggled + b".\r\nQUIT\r\n"))
+    assert [line[:3] for line in replies if not line.startswith(b"250-")] == [b"250", b"250", b"250", b"354", b"250", b"221"]
+    [stored] = stored_messages(maild.maildir("bob@example.test"))
+    assert stored.endswith(b"Subject: one\r\n\r\ntext\n.\r\n" + smuggled)
+    assert stored_messages(maild.maildir("carol@example.test")) == []
+
+
+def test_empty_message_and_dot_lines_round_trip(maild: LiveDaemon) -> None:
+    replies = raw_session(maild.port("mx"), (
+        b"HELO client.sender.test\r\nMAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n.\r\n"
+        b"MAIL FROM:<alice@sender.test>\r\nRCPT TO:<carol@example.test>\r\nDATA\r\n..\r\n...x\r\n.\r\nQUIT\r\n"))
+    assert [line[:3] for line in replies] == [b"250", b"250", b"250", b"354", b"250", b"250", b"250", b"354", b"250", b"221"]
+    [empty] = stored_messages(maild.maildir("bob@example.test"))
+    assert empty.endswith(b"dkim=none\r\n")
+    [dots] = stored_messages(maild.maildir("carol@example.test"))
+    assert dots.endswith(b"dkim=none\r\n.\r\n..x\r\n")
+
+
+def test_message_over_server_limit_is_drained_and_refused_with_552_534(tmp_path: Path, dns: DnsServer) -> None:
+    config = node_config(mailboxes=[mailbox("bob@example.test")], max_message_bytes=4096, resolver=(dns.address,))
+    with running_daemon(config, tmp_path) as live, client(live) as smtp:
+        smtp.mail("alice@sender.test")
+        smtp.rcpt("bob@example.test")
+        code, reply = smtp.data(b"Subject: big\r\n\r\n" + b"z" * 20_000 + b"\r\n" + (b"." * 70 + b"\r\n") * 100)
+        assert (code, reply[:5]) == (552, b"5.3.4")
+        assert smtp.sendmail("alice@sender.test", ["bob@example.test"], MESSAGE) == {}
+        assert [body_after_trace(m) for m in stored_messages(live.maildir("bob@example.test"))] == [MESSAGE]
