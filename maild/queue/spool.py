@@ -61,7 +61,7 @@ class Envelope:
     size: int = 0
     warned: bool = False  # the sender was told the mail is delayed
 
-    def waiting(self, state: str = PENDING) -> list[Recipient]:
+    def recipients_in(self, state: str) -> list[Recipient]:
         return [recipient for recipient in self.recipients if recipient.state == state]
 
     @classmethod

@@ -160,7 +160,7 @@ class Queue:
 
     async def _deliver_pending(self, envelope: Envelope, executor: ThreadPoolExecutor) -> None:
         config = self.configs.current
-        pending = envelope.waiting(PENDING)
+        pending = envelope.recipients_in(PENDING)
         data = await asyncio.to_thread(self.spool.read, envelope.id)
         if pending:
             envelope.attempts += 1
@@ -177,10 +177,10 @@ class Queue:
             ))
         now = time.time()
         if now - envelope.arrival >= config.server.queue_lifetime:
-            for recipient in envelope.waiting(PENDING):
+            for recipient in envelope.recipients_in(PENDING):
                 recipient.state = FAILED
         await self._report(envelope, config, data)
-        if not envelope.waiting(PENDING):
+        if not envelope.recipients_in(PENDING):
             await asyncio.to_thread(self.spool.remove, envelope.id)
             del self._envelopes[envelope.id]
             log.info("queue: %s: removed", envelope.id)
@@ -246,12 +246,12 @@ class Queue:
         warning = config.server.queue_delay_warning
         if envelope.warned or not envelope.sender or not warning or now - envelope.arrival < warning:
             return
-        await self._notify(envelope, config, envelope.waiting(PENDING), data, Notice.DELAYED)
+        await self._notify(envelope, config, envelope.recipients_in(PENDING), data, Notice.DELAYED)
         envelope.warned = True
 
     async def _report(self, envelope: Envelope, config: Config, data: bytes) -> None:
         """Bounce the recipients given up on to the sender (never to `<>`), then mark them reported."""
-        failed = envelope.waiting(FAILED)
+        failed = envelope.recipients_in(FAILED)
         if not failed:
             return
         if envelope.sender:
