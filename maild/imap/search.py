@@ -11,6 +11,7 @@ import email
 import email.header
 import email.policy
 import email.utils
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,23 +76,42 @@ def _internal_day(candidate: Candidate) -> datetime.date:
     return datetime.date(*time.localtime(candidate.message.internal_date)[:3])
 
 
+def field_pattern(name: str) -> re.Pattern[bytes]:
+    """Finds the (folded) values of one header field in a header block."""
+    return re.compile(rb"^" + re.escape(name.encode("ascii", "replace")) + rb"[ \t]*:(.*(?:\r?\n[ \t].*)*)",
+                      re.IGNORECASE | re.MULTILINE)
+
+
+def header_values(candidate: Candidate, pattern: re.Pattern[bytes]) -> list[str]:
+    """Unfolded, RFC 2047-decoded, case-folded values of a field; a raw scan, no full parse."""
+    assert candidate.data is not None
+    end = candidate.data.find(b"\r\n\r\n")
+    block = candidate.data if end < 0 else candidate.data[:end + 2]
+    return [_decode_words(re.sub(rb"\r?\n", b"", match.group(1)).strip()).casefold()
+            for match in pattern.finditer(block)]
+
+
+def _decode_words(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    if b"=?" not in raw:
+        return text
+    try:
+        return str(email.header.make_header(email.header.decode_header(text)))
+    except (ValueError, LookupError, UnicodeDecodeError):
+        return text  # not valid RFC 2047 after all: search the text as it stands
+
+
+_DATE_FIELD = field_pattern("date")
+
+
 def _sent_day(candidate: Candidate) -> datetime.date | None:
-    value = candidate.parsed().get("date") if candidate.data is not None else None
-    if value is None:
+    values = header_values(candidate, _DATE_FIELD)
+    if not values:
         return None
     try:
-        parsed = email.utils.parsedate_to_datetime(str(value))
+        return email.utils.parsedate_to_datetime(values[0]).date()
     except (TypeError, ValueError, IndexError):
         return None
-    return parsed.date()
-
-
-def _header_text(candidate: Candidate, name: str) -> list[str]:
-    try:
-        values = candidate.parsed().get_all(name) or []
-    except (ValueError, IndexError, TypeError, AttributeError):
-        return []
-    return [str(value).casefold() for value in values]
 
 
 def _body_text(candidate: Candidate) -> str:
@@ -166,10 +186,10 @@ class _Parser:
             self.needs = max(self.needs, NEEDS_HEADER)
             return _compare(name[4:], day, _sent_day)
         if name in _ADDRESS_KEYS or name == "HEADER":
-            field = name if name != "HEADER" else astring(self.next())
+            pattern = field_pattern(name if name != "HEADER" else astring(self.next()))
             text = astring(self.next()).casefold()
             self.needs = max(self.needs, NEEDS_HEADER)
-            return lambda c: any(text in value for value in _header_text(c, field))
+            return lambda c: any(text in value for value in header_values(c, pattern))
         if name in ("BODY", "TEXT"):
             text = astring(self.next()).casefold()
             self.needs = NEEDS_ALL
