@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from maild.bundle import (
     BundleContent, BundleError, ConfigHolder, StaleBundle, load_bundle, watch, write_bundle,
 )
-from maild.config import Alias, DkimKey, Domain, Listener, Mailbox, Server
+from maild.config import Alias, Config, DkimKey, Domain, Listener, Mailbox, Server
 
 SERVER = Server(node="node1", hostname="mx1.example.jp",
                 listeners=(Listener("mx", "127.0.0.1", 2525), Listener("imaps", "127.0.0.1", 1993)),
@@ -137,6 +138,40 @@ def test_writer_recovers_from_a_crashed_writers_leftovers(tmp_path: Path) -> Non
     serial = write_bundle(tmp_path, content())
     assert load_bundle(tmp_path).serial == serial
     assert not (tmp_path / ".tmp-v99").exists()
+
+
+def test_concurrent_writers_and_a_reader_never_meet_a_half_written_bundle(tmp_path: Path) -> None:
+    """Writers in threads (as gunicorn workers would be) while a reader loads continuously."""
+    done = threading.Event()
+    loaded: list[Config] = []
+    refused: list[str] = []
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                loaded.append(load_bundle(tmp_path))
+            except BundleError as exc:  # only a version pruned under a slow reader may vanish
+                refused.append(str(exc))
+
+    def write(writer: int) -> None:
+        for n in range(5):
+            boxes = [replace(MAILBOX, id=i, local_part=f"u{writer}-{n}-{i}") for i in range(1, 50)]
+            write_bundle(tmp_path, content(*boxes))
+
+    write_bundle(tmp_path, content())
+    reader = threading.Thread(target=read)
+    reader.start()
+    writers = [threading.Thread(target=write, args=(w,)) for w in range(3)]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    reader.join()
+    assert loaded and all(len(config.mailboxes) in (1, 49) for config in loaded)
+    assert all("missing file" in reason for reason in refused), refused
+    assert load_bundle(tmp_path).serial == max(int(p.name[1:]) for p in tmp_path.glob("v*"))
+    assert not list(tmp_path.glob(".tmp-*"))
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
