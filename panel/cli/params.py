@@ -50,37 +50,23 @@ class Size(click.ParamType):
         return size
 
 
-class Limit(click.ParamType):
-    """A whole number of zero or more, or `unlimited` (None)."""
+class WholeOrWord(click.ParamType):
+    """A whole number from `minimum` to the column's maximum, or `word` meaning None."""
 
-    name = "number|unlimited"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
-        if isinstance(value, int):
-            return value
-        text = str(value).strip()
-        if text.lower() == UNLIMITED:
-            return None
-        if not (text.isascii() and text.isdigit()):
-            self.fail(f"{value!r} is not a whole number of zero or more, or 'unlimited'.", param, ctx)
-        if int(text) > MAX_COUNT:
-            self.fail(f"{value!r} is too large.", param, ctx)
-        return int(text)
-
-
-class OptionalId(click.ParamType):
-    """An object id, or `none` to clear the reference."""
-
-    name = "id|none"
+    def __init__(self, word: str, minimum: int, what: str) -> None:
+        self.word = word
+        self.minimum = minimum
+        self.name = f"{what}|{word}"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
         if isinstance(value, int):
             return value
         text = str(value).strip()
-        if text.lower() == "none":
+        if text.lower() == self.word:
             return None
-        if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_COUNT:
-            self.fail(f"{value!r} is not an id, or 'none'.", param, ctx)
+        if not (text.isascii() and text.isdigit()) or not self.minimum <= int(text) <= MAX_COUNT:
+            self.fail(f"{value!r} is not a whole number from {self.minimum} to {MAX_COUNT}, "
+                      f"or '{self.word}'.", param, ctx)
         return int(text)
 
 
@@ -105,7 +91,7 @@ class Money(click.ParamType):
 
 SIZE = Size()
 SIZE_OR_UNLIMITED = Size(unlimited=True)
-LIMIT = Limit()
+LIMIT = WholeOrWord(UNLIMITED, 0, "number")
 COUNT = click.IntRange(0, MAX_COUNT)
-OPTIONAL_ID = OptionalId()
+OPTIONAL_ID = WholeOrWord("none", 1, "id")
 MONEY = Money()

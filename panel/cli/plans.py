@@ -16,13 +16,22 @@ from panel.services.plans import AllowanceSpec, PlanSpec
 plans = AppGroup("plans", help="Customer plans: limits, tier and price. Limits take a number or 'unlimited'.")
 allowances = AppGroup("allowances", help="Reseller plans: the limits a reseller shares out among its customers.")
 
+
+def shared_limits(counted: str) -> tuple[SpecOption, ...]:
+    """The limits plans and reseller plans both set (how they are `counted` differs)."""
+    return (
+        SpecOption("max_domains", "--max-domains", f"Domains, {counted}.", LIMIT),
+        SpecOption("max_mailboxes", "--max-mailboxes", f"Mailboxes, {counted}.", LIMIT),
+        SpecOption("max_aliases", "--max-aliases", f"Aliases, {counted}.", LIMIT),
+        SpecOption("storage_bytes", "--storage", f"Sum of mailbox quotas (500M, 10G, ...), {counted}.",
+                   SIZE_OR_UNLIMITED),
+    )
+
+
 TIERS = click.Choice([tier.value for tier in Tier])
 PLAN_OPTIONS = (
     SpecOption("tier", "--tier", "shared: pooled mail servers; dedicated: one server per customer.", TIERS),
-    SpecOption("max_domains", "--max-domains", "Domains per customer.", LIMIT),
-    SpecOption("max_mailboxes", "--max-mailboxes", "Mailboxes per customer.", LIMIT),
-    SpecOption("max_aliases", "--max-aliases", "Aliases per customer.", LIMIT),
-    SpecOption("storage_bytes", "--storage", "Sum of all mailbox quotas (500M, 10G, ...).", SIZE_OR_UNLIMITED),
+    *shared_limits("per customer"),
     SpecOption("max_quota_bytes", "--max-quota", "Largest quota of one mailbox.", SIZE_OR_UNLIMITED),
     SpecOption("default_quota_bytes", "--default-quota", "Quota of a mailbox created without one.", SIZE),
     SpecOption("max_message_bytes", "--max-message-size", "Largest message accepted.", SIZE),
@@ -36,10 +45,7 @@ PLAN_OPTIONS = (
 )
 ALLOWANCE_OPTIONS = (
     SpecOption("max_customers", "--max-customers", "Customers the reseller may have.", LIMIT),
-    SpecOption("max_domains", "--max-domains", "Domains over all its customers' plans.", LIMIT),
-    SpecOption("max_mailboxes", "--max-mailboxes", "Mailboxes over all its customers' plans.", LIMIT),
-    SpecOption("max_aliases", "--max-aliases", "Aliases over all its customers' plans.", LIMIT),
-    SpecOption("storage_bytes", "--storage", "Storage over all its customers' plans.", SIZE_OR_UNLIMITED),
+    *shared_limits("summed over all its customers' plans"),
 )
 
 find_plan = lookup.finder(Plan)
