@@ -17,6 +17,9 @@ import re
 import smtplib
 import ssl
 
+import dns.exception
+import dns.name
+
 from maild.queue.outcome import CONNECTION_LOST, NO_ANSWER, SMTPUTF8_REQUIRED, Outcome
 from maild.queue.routing import Hop
 
@@ -123,9 +126,23 @@ def _mail_options(client: smtplib.SMTP, sender: str, recipients: list[str], data
     return options
 
 
+def wire_address(address: str) -> str:
+    """`address` with an internationalised domain as A-labels (例え.jp -> xn--r8jz45g.jp), so that
+    only a non-ASCII local part needs a server offering SMTPUTF8."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{dns.name.from_text(domain).to_text(omit_final_dot=True)}"
+    except (dns.exception.DNSException, UnicodeError):
+        return address  # not a valid IDN: sent as it is, which needs SMTPUTF8
+
+
 def _transaction(client: smtplib.SMTP, hop: Hop, sender: str, recipients: list[str],
                  data: bytes) -> dict[str, Outcome]:
-    options = _mail_options(client, sender, recipients, data)
+    sender = wire_address(sender)
+    wire = {recipient: wire_address(recipient) for recipient in recipients}
+    options = _mail_options(client, sender, list(wire.values()), data)
     if "SMTPUTF8" in options and not client.has_extn("smtputf8"):
         refusal = Outcome(SMTPUTF8_REQUIRED, f"{hop.name} does not support SMTPUTF8 addresses", hop.name)
         return {recipient: refusal for recipient in recipients}
@@ -139,7 +156,7 @@ def _transaction(client: smtplib.SMTP, hop: Hop, sender: str, recipients: list[s
             return {recipient: refusal for recipient in recipients}
         accepted = []
         for recipient in recipients:
-            code, text = client.rcpt(recipient)
+            code, text = client.rcpt(wire[recipient])
             results[recipient] = Outcome.from_reply(code, text, hop.name)
             if code in (250, 251):
                 accepted.append(recipient)

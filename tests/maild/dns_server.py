@@ -14,7 +14,7 @@ dnspython knows works (MX, A, AAAA, TXT, CNAME, TLSA, CAA, ...)::
 
 Semantics, close enough to a real authoritative server for resolvers to behave as in production:
 names are case-insensitive and absolute (a trailing dot is optional; relative names inside rdata
-are taken from the root); a name that is absent is NXDOMAIN, a present name without the asked
+are taken from the root; internationalised names may be written in Unicode); a name that is absent is NXDOMAIN, a present name without the asked
 type is NOERROR with no answer (NODATA); a CNAME is followed within the records; a name in
 `failing` answers SERVFAIL (a temporary DNS error). Responses carry the AA flag, honour the EDNS
 payload size over UDP and set TC when the answer does not fit, so resolvers retry over TCP.
@@ -49,8 +49,10 @@ UDP_DEFAULT_PAYLOAD = 512
 
 
 def _key(name: str | dns.name.Name) -> str:
-    """The lookup key for an owner name: lower-case, no trailing dot."""
-    return str(name).lower().rstrip(".")
+    """The lookup key for an owner name: A-labels (IDNs may be given in Unicode), lower-case, no dot."""
+    if isinstance(name, str):
+        name = dns.name.from_text(name)
+    return name.to_text(omit_final_dot=True).lower()
 
 
 class DnsServer:

@@ -287,3 +287,12 @@ async def test_internationalised_address_is_sent_with_smtputf8(tmp_path: Path) -
         await net.drained()
     [received] = net.sink().received
     assert (received.sender, received.recipients) == ("jürgen@elsewhere.test", ["björk@dest.test"])
+
+
+@async_test
+async def test_internationalised_domain_is_sent_as_a_labels(tmp_path: Path) -> None:
+    async with Net(tmp_path, {"例え.test": mx((10, "mx.例え.test")), "mx.例え.test": {"A": "127.0.0.1"}}) as net:
+        await net.queue.enqueue("taro@送信.test", ["hanako@例え.test"], MESSAGE)
+        await net.drained()
+    [received] = net.sink().received  # ASCII envelope: any server takes it, SMTPUTF8 or not
+    assert (received.sender, received.recipients) == ("taro@xn--vuq367m.test", ["hanako@xn--r8jz45g.test"])
