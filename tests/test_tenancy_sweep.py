@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from panel.extensions import db
 from panel.models import AuditEvent, Base, Role
-from panel.services import customers
+from panel.services import certificates, customers
 from panel.services.actor import Actor
 from tests.conftest import login
 from tests.factories import Factory
@@ -34,6 +34,7 @@ ARGUMENT_KINDS = {
     "alias_id": "alias", "aliases": "alias",
     "user_id": "user", "users": "user",
     "event_id": "event", "audit": "event",
+    "certificate_id": "certificate", "certificates": "certificate",
 }
 # Routes that are public or about the session itself, not about a tenant's objects.
 NOT_TENANT_DATA = {"static", "bootstrap.static", "auth.login", "auth.logout", "set_language", "acme.challenge",
@@ -67,6 +68,8 @@ def build_world(make: Factory) -> World:
                             customer=customer, customer_staff=customer_staff, domain=domain,
                             mailbox=mailbox, alias=alias, allowance=allowance))
     own, foreign = tenants
+    certificate = certificates.create_self_signed(Actor.system(), [f"mail.{MARKER}-domain.example"],
+                                                  foreign["customer"].id)
     node = make.node(name=f"{MARKER}-node", hostname=f"{MARKER}.tegami.test", enabled=False)
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.customer_id == foreign["customer"].id)
                                .order_by(AuditEvent.id.desc())).first()
@@ -74,7 +77,8 @@ def build_world(make: Factory) -> World:
         foreign={"plan": foreign["plan"].id, "allowance": foreign["allowance"].id,
                  "reseller": foreign["reseller"].id, "customer": foreign["customer"].id,
                  "node": node.id, "domain": foreign["domain"].id, "mailbox": foreign["mailbox"].id,
-                 "alias": foreign["alias"].id, "user": foreign["customer_staff"].id, "event": event.id},
+                 "alias": foreign["alias"].id, "user": foreign["customer_staff"].id, "event": event.id,
+                 "certificate": certificate.id},
         logins={"reseller": own["reseller_staff"].email, "customer": own["customer_staff"].email,
                 "mailbox": own["mailbox"].email, "acting_reseller": own["reseller_staff"].email,
                 "own_customer_id": str(own["customer"].id)},

@@ -22,14 +22,17 @@ from panel.services import audit, certificate_checks as checks, secrets
 from panel.services.access import get_visible, require_role
 from panel.services.actor import Actor
 from panel.services.certificates import STAFF, apply_chain, certificate_owner, check_hostnames, verify_chain
-from panel.services.errors import ServiceError
+from panel.services.errors import Invalid, ServiceError
 from panel.services.transaction import unit_of_work
 
 USER_AGENT = "tegami-panel"
 
 
-class AcmeFailed(ServiceError):
+class AcmeFailed(Invalid):
     """The CA refused or could not be reached; the message says why."""
+
+    def __init__(self, message: object) -> None:
+        super().__init__(None, message)
 
 
 def _network(key: josepy.JWKRSA, account: messages.RegistrationResource | None = None) -> client.ClientNetwork:
@@ -116,6 +119,8 @@ def renew(actor: Actor, certificate_id: int) -> Certificate:
     """Replace key and chain from the CA; on failure keep the old ones and record why."""
     require_role(actor, *STAFF)
     certificate = get_visible(actor, Certificate, certificate_id)
+    if certificate.source is not CertificateSource.ACME:
+        raise Invalid(None, _l("Only certificates from the ACME CA renew automatically; upload the new one."))
     try:
         key, chain_pem = _obtain(certificate.hostnames)
         checked = verify_chain(chain_pem, key, certificate.hostnames)

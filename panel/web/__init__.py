@@ -31,6 +31,7 @@ BLUEPRINTS = (
     "users",
     "audit",
     "acme",
+    "certificates",
 )
 
 
