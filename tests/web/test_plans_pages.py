@@ -73,13 +73,15 @@ def test_reseller_plan_beyond_allowance_is_refused_with_the_message(make, login_
 
 def test_plan_page_shows_customers_and_monthly_total(make, login_as):
     plan = make.plan(price_per_mailbox=Decimal(300), max_mailboxes=None)
-    customer = make.customer(plan)
+    customer, small = make.customer(plan), make.customer(plan)
     domain = make.domain(customer)
     for _ in range(3):
         make.mailbox(domain, quota_bytes=MIB)
+    make.mailbox(make.domain(small), quota_bytes=MIB)
     page = login_as(make.user(Role.ADMIN)).get(f"/plans/{plan.id}").text
-    assert customer.name in page
-    assert "¥900" in page
+    assert customer.name in page and small.name in page
+    assert "¥900" in page and "¥300" in page
+    assert "All customers, per month</th><th class=\"text-end\">¥1,200" in page
 
 
 def test_downgrade_below_usage_shows_what_is_over(make, login_as):

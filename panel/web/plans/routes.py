@@ -17,6 +17,7 @@ from panel.extensions import db
 from panel.models import Customer, Domain, Mailbox, Plan, Reseller, Role
 from panel.services import plans
 from panel.services.access import get_visible, require_role, scope
+from panel.web.customers.routes import mailboxes_per_customer
 from panel.web.forms_common import confirm_delete, form_page
 from panel.web.listing import paginated
 from panel.web.plans.forms import PlanForm
@@ -68,14 +69,15 @@ def create() -> ResponseReturnValue:
 def show(plan_id: int) -> ResponseReturnValue:
     actor = current_actor()
     plan = get_visible(actor, Plan, plan_id)
-    mailboxes = (select(func.count(Mailbox.id)).join(Domain, Mailbox.domain_id == Domain.id)
-                 .where(Domain.customer_id == Customer.id).scalar_subquery())
-    rows = db.session.execute(scope(actor, select(Customer, mailboxes).where(Customer.plan_id == plan.id)
-                                    .order_by(Customer.name, Customer.id), Customer)).all()
-    customers = [(customer, count, plan.monthly_total(count)) for customer, count in rows]
+    page = paginated(select(Customer).where(Customer.plan_id == plan.id).order_by(Customer.name, Customer.id),
+                     Customer.name)
+    mailboxes = mailboxes_per_customer([customer.id for customer in page.items])
+    all_mailboxes = db.session.scalar(scope(actor, (
+        select(func.count(Mailbox.id)).join(Domain, Mailbox.domain_id == Domain.id)
+        .join(Customer, Domain.customer_id == Customer.id).where(Customer.plan_id == plan.id)), Customer)) or 0
     seller = db.session.get(Reseller, plan.reseller_id) if plan.reseller_id is not None else None
-    return render_template("plans/show.html", plan=plan, customers=customers, seller=seller,
-                           total=sum((monthly for _c, _n, monthly in customers), Decimal(0)))
+    return render_template("plans/show.html", plan=plan, page=page, mailboxes=mailboxes, seller=seller,
+                           total=plan.monthly_total(all_mailboxes))
 
 
 @bp.route("/<int:plan_id>/edit", methods=["GET", "POST"])
