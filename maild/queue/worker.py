@@ -121,7 +121,9 @@ class Queue:
             while True:
                 self._wakeup.clear()
                 now = time.time()
-                while self._due and self._due[0][0] <= now:
+                # At most `concurrency` messages in flight: a long backlog (after an outage) is
+                # read from disk a few at a time, not all at once.
+                while self._due and self._due[0][0] <= now and len(self._active) < self._concurrency:
                     due, message_id = heapq.heappop(self._due)
                     envelope = self._envelopes.get(message_id)
                     if envelope is None or envelope.next_attempt != due or message_id in self._active:
@@ -130,7 +132,8 @@ class Queue:
                     task = asyncio.create_task(self._attempt(envelope, executor))
                     attempts.add(task)
                     task.add_done_callback(attempts.discard)
-                wait = self._due[0][0] - now if self._due else None
+                busy = len(self._active) >= self._concurrency  # an attempt ending wakes us
+                wait = self._due[0][0] - now if self._due and not busy else None
                 try:
                     await asyncio.wait_for(self._wakeup.wait(), wait)
                 except TimeoutError:
@@ -157,6 +160,7 @@ class Queue:
             self._schedule(envelope)
         finally:
             self._active.discard(envelope.id)
+            self._wakeup.set()
 
     async def _deliver_pending(self, envelope: Envelope, executor: ThreadPoolExecutor) -> None:
         config = self.configs.current

@@ -61,6 +61,9 @@ class Sink:
     tls: ssl.SSLContext | None = None
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, list[str]] = field(default_factory=dict)  # address -> refusals, then accepted
+    hold: float = 0.0  # seconds each DATA takes, so that overlapping deliveries show in `peak`
+    busy: int = 0
+    peak: int = 0  # most DATA commands in progress at once
     server: asyncio.Server | None = None
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -72,6 +75,10 @@ class Sink:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.busy += 1
+        self.peak = max(self.peak, self.busy)
+        await asyncio.sleep(self.hold)
+        self.busy -= 1
         self.received.append(Received(envelope.mail_from or "", list(envelope.rcpt_tos),
                                       envelope.original_content or b"", session.ssl is not None))
         return "250 2.0.0 Ok: queued"
@@ -116,7 +123,7 @@ class Net:
 
     def __init__(self, directory: Path, records: Records, sinks: Iterable[str] = ("127.0.0.1",), *,
                  tls: ssl.SSLContext | None = None, mailboxes: Iterable[Mailbox] = (),
-                 run: bool = True, **server: Any) -> None:
+                 run: bool = True, concurrency: int = 20, **server: Any) -> None:
         self.directory = directory
         self.dns = DnsServer(records)
         self.sinks = {host: Sink(host, tls) for host in sinks}
@@ -124,6 +131,7 @@ class Net:
         self.server_settings = server
         self.store = Store(directory / "mail")
         self.run = run
+        self.concurrency = concurrency
         self.port = 0
         self.worker: asyncio.Task[None] | None = None
 
@@ -151,7 +159,8 @@ class Net:
         raise RuntimeError("no port free on all sink addresses")
 
     def _new_queue(self) -> Queue:
-        queue = Queue(self.directory / "queue", self.configs, store=self.store, smtp_timeout=TIMEOUT)
+        queue = Queue(self.directory / "queue", self.configs, store=self.store, smtp_timeout=TIMEOUT,
+                      concurrency=self.concurrency)
         if self.run:
             self.worker = asyncio.create_task(queue.run())
         return queue

@@ -103,6 +103,20 @@ async def test_domain_without_mx_is_delivered_to_its_address(tmp_path: Path) -> 
     assert [received.recipients for received in net.sink().received] == [["bob@dest.test"]]
 
 
+@async_test
+async def test_backlog_beyond_the_concurrency_bound_is_delivered_a_few_at_a_time(tmp_path: Path) -> None:
+    async with Net(tmp_path, DEST, run=False, concurrency=2) as net:
+        for number in range(7):
+            await net.queue.enqueue(SENDER, [f"user{number}@dest.test"], MESSAGE)
+        net.sink().hold = 0.05
+        await net.restart()  # the whole backlog is due at once, as after an outage
+        await net.drained()
+    assert sorted(received.recipients[0] for received in net.sink().received) == [
+        f"user{number}@dest.test" for number in range(7)
+    ]
+    assert net.sink().peak <= 2
+
+
 @pytest.mark.parametrize(("records", "status"), [
     pytest.param({"dest.test": mx((0, ""))}, "5.1.10", id="null-mx"),
     pytest.param({}, "5.1.2", id="nxdomain"),
