@@ -91,6 +91,20 @@ def header_values(candidate: Candidate, pattern: re.Pattern[bytes]) -> list[str]
             for match in pattern.finditer(block)]
 
 
+def _header_contains(pattern: re.Pattern[bytes], text: str) -> Predicate:
+    """A header key; a plain ASCII header without the text anywhere is ruled out at once."""
+    needle = text.encode("ascii") if text.isascii() else None
+
+    def matches(candidate: Candidate) -> bool:
+        data = candidate.data
+        assert data is not None
+        if needle is not None and data.isascii() and b"=?" not in data and needle not in data.lower():
+            return False
+        return any(text in value for value in header_values(candidate, pattern))
+
+    return matches
+
+
 def _decode_words(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace")
     if b"=?" not in raw:
@@ -189,7 +203,7 @@ class _Parser:
             pattern = field_pattern(name if name != "HEADER" else astring(self.next()))
             text = astring(self.next()).casefold()
             self.needs = max(self.needs, NEEDS_HEADER)
-            return lambda c: any(text in value for value in header_values(c, pattern))
+            return _header_contains(pattern, text)
         if name in ("BODY", "TEXT"):
             text = astring(self.next()).casefold()
             self.needs = NEEDS_ALL

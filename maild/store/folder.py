@@ -28,6 +28,7 @@ KEYWORDS_FILE = "dovecot-keywords"
 MAX_CHANGE_LOG = 4096
 READ_RETRIES = 3
 HEADER_LIMIT = 256 * 1024
+HEADER_CACHE_BYTES = 16 * 1024 * 1024
 
 
 class OverQuota(Exception):
@@ -129,6 +130,8 @@ class Folder:
         self._reserved: deque[int] = deque()
         self._written: dict[int, Message | None] = {}
         self._published: dict[int, asyncio.Future[None]] = {}
+        self._header_cache: dict[int, bytes] = {}
+        self._header_cache_bytes = 0
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -178,9 +181,23 @@ class Folder:
     async def read_many(self, uids: list[int], header_only: bool = False) -> dict[int, bytes]:
         """Bytes of several messages in one worker-thread hop; expunged ones are left out.
 
-        `header_only` stops at the blank line ending the header (for header searches).
+        `header_only` stops at the blank line ending the header (for header searches). Header
+        blocks are kept in memory (up to HEADER_CACHE_BYTES per folder), as Dovecot's cache
+        keeps the fields clients search, so repeated header searches do not touch the disk.
         """
-        return await asyncio.to_thread(self._read_files, uids, header_only)
+        if not header_only:
+            return await asyncio.to_thread(self._read_files, uids, False)
+        cache = self._header_cache
+        found = {uid: cache[uid] for uid in uids if uid in cache}
+        missing = [uid for uid in uids if uid not in found]
+        if missing:
+            read = await asyncio.to_thread(self._read_files, missing, True)
+            for uid, header in read.items():
+                if self._header_cache_bytes + len(header) <= HEADER_CACHE_BYTES and uid in self._state.messages:
+                    cache[uid] = header
+                    self._header_cache_bytes += len(header)
+            found.update(read)
+        return found
 
     def _read_files(self, uids: list[int], header_only: bool) -> dict[int, bytes]:
         found: dict[int, bytes] = {}
@@ -385,6 +402,7 @@ class Folder:
             await asyncio.to_thread(self._remove_files, victims, self._state.highestmodseq)
             for message in victims:
                 del self._state.messages[message.uid]
+                self._header_cache_bytes -= len(self._header_cache.pop(message.uid, b""))
                 position = bisect.bisect_left(self.uids, message.uid)
                 del self.uids[position]
             self._publish([Change("expunge", m.uid, origin) for m in victims])
