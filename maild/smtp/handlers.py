@@ -171,6 +171,10 @@ class MxHandler(MailHandler):
     ) -> str:
         if address == NULL_SENDER:
             address = ""
+        hop = self.hop(server, session)
+        peer = verify.Peer(ip=hop.ip, helo=hop.helo, mail_from=address)
+        # SPF needs only the envelope: look it up while the client sends RCPT and DATA.
+        envelope.routing.spf = asyncio.ensure_future(verify.spf_result(peer, _resolver(session.config.server.resolver)))
         return self.accept_sender(envelope, address, options)
 
     async def handle_DATA(self, server: MailSMTP, session: MailSession, envelope: MailEnvelope) -> str:
@@ -179,13 +183,11 @@ class MxHandler(MailHandler):
         if refusal:
             return refusal
         queue_id = trace.new_queue_id()
-        hop = self.hop(server, session)
-        peer = verify.Peer(ip=hop.ip, helo=hop.helo, mail_from=envelope_sender(envelope))
-        results = await verify.authentication_results(
-            session.config.server.hostname, peer, content, _resolver(session.config.server.resolver)
-        )
+        assert envelope.routing.spf is not None  # started at MAIL
+        dkim = await verify.dkim_results(content, _resolver(session.config.server.resolver))
+        results = verify.authentication_results(session.config.server.hostname, [await envelope.routing.spf, *dkim])
         await self.deliver(envelope, self.received(server, session, envelope, queue_id) + results + content)
-        log.info("%s accepted from %s for %d recipient(s)", queue_id, hop.ip, len(envelope.rcpt_tos))
+        log.info("%s accepted from %s for %d recipient(s)", queue_id, session.peer[0], len(envelope.rcpt_tos))
         return replies.ACCEPTED.format()
 
 

@@ -11,7 +11,9 @@ import asyncio
 import contextvars
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import dkim
 import dns.exception
@@ -21,6 +23,8 @@ import spf
 from maild.smtp.trace import header_safe
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 LOOKUP_TIMEOUT = 5.0  # seconds per DNS query
 _resolver: contextvars.ContextVar[dns.resolver.Resolver] = contextvars.ContextVar("resolver")
@@ -92,8 +96,8 @@ class Peer:
     mail_from: str  # "" for the null sender
 
 
-def check_spf(peer: Peer) -> tuple[str, str]:
-    """(result, `smtp.mailfrom=`/`smtp.helo=` property) per RFC 7208; the HELO identity for <>."""
+def check_spf(peer: Peer) -> str:
+    """`spf=<result> smtp.mailfrom=...` (RFC 7208; the HELO identity for the null sender)."""
     identity = peer.mail_from or f"postmaster@{peer.helo}"
     prop = f"smtp.mailfrom={identity}" if peer.mail_from else f"smtp.helo={peer.helo}"
     try:
@@ -101,7 +105,7 @@ def check_spf(peer: Peer) -> tuple[str, str]:
     except Exception:
         log.exception("SPF check failed for %s", identity)
         result = "temperror"
-    return result, prop
+    return f"spf={result} {prop}"
 
 
 def signed(message: bytes) -> bool:
@@ -141,14 +145,24 @@ def check_dkim(message: bytes) -> list[str]:
     return results or ["dkim=none"]
 
 
-def _check(peer: Peer, message: bytes, resolver: dns.resolver.Resolver) -> list[str]:
+def _with_resolver(check: Callable[[T], R], subject: T, resolver: dns.resolver.Resolver) -> R:
     _resolver.set(resolver)
-    spf_result, spf_property = check_spf(peer)
-    return [f"spf={spf_result} {spf_property}", *check_dkim(message)]
+    return check(subject)
 
 
-async def authentication_results(authserv_id: str, peer: Peer, message: bytes, resolver: dns.resolver.Resolver) -> bytes:
-    """The `Authentication-Results:` header line (CRLF-terminated) for a received message."""
-    results = await asyncio.to_thread(_check, peer, message, resolver)
+async def spf_result(peer: Peer, resolver: dns.resolver.Resolver) -> str:
+    """The SPF result for a sender, computed off the loop (start it at MAIL FROM)."""
+    return await asyncio.to_thread(_with_resolver, check_spf, peer, resolver)
+
+
+async def dkim_results(message: bytes, resolver: dns.resolver.Resolver) -> list[str]:
+    """The DKIM results for a message, computed off the loop when it is signed at all."""
+    if not signed(message):
+        return ["dkim=none"]
+    return await asyncio.to_thread(_with_resolver, check_dkim, message, resolver)
+
+
+def authentication_results(authserv_id: str, results: list[str]) -> bytes:
+    """The `Authentication-Results:` header field (CRLF-terminated)."""
     folded = ";\r\n\t".join(header_safe(result) for result in results)
     return f"Authentication-Results: {authserv_id};\r\n\t{folded}\r\n".encode()
