@@ -38,9 +38,14 @@ _MAX_INPUT_LENGTH = 32
 _EXACT = Context(prec=60)
 
 
-def _unlimited_hint(field: Field) -> bool:
-    """True when the field may be left empty, so its help text should say empty means unlimited."""
-    return not field.flags.required
+def _number(text: str) -> Decimal:
+    """`text` as a Decimal; NaN for anything that is not a number (or absurdly long)."""
+    if len(text) > _MAX_INPUT_LENGTH:
+        return Decimal("NaN")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return Decimal("NaN")
 
 
 class SizeField(Field):
@@ -59,15 +64,16 @@ class SizeField(Field):
         self.multiplier = UNITS[unit]
         if not self.description:
             self.description = (_l("In %(unit)s; leave empty for unlimited.", unit=unit)
-                                if _unlimited_hint(self) else _l("In %(unit)s.", unit=unit))
+                                if not self.flags.required else _l("In %(unit)s.", unit=unit))
 
     def _value(self) -> str:
         if self.raw_data:
             return str(self.raw_data[0])
         if self.data is None:
             return ""
-        # Exact: bytes / 2**20 or 2**30 always ends within 30 decimals, so a re-saved form keeps its value.
-        return _plain(_EXACT.divide(Decimal(self.data), Decimal(self.multiplier)))
+        # Exact (bytes / 2**20 or 2**30 ends within 30 decimals), so a re-saved form keeps its value;
+        # normalised and fixed-point: 1.50 -> "1.5", 2E+1 -> "20".
+        return format(_EXACT.divide(Decimal(self.data), Decimal(self.multiplier)).normalize(), "f")
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         text = str(valuelist[0]).strip() if valuelist else ""
@@ -75,10 +81,7 @@ class SizeField(Field):
             self.data = None
             return
         self.data = None
-        try:
-            amount = Decimal(text) if len(text) <= _MAX_INPUT_LENGTH else Decimal("NaN")
-        except InvalidOperation:
-            amount = Decimal("NaN")
+        amount = _number(text)
         if not amount.is_finite():
             raise ValueError(_l("Enter a number of %(unit)s, such as 512 or 1.5.", unit=self.unit))
         if amount < 0:
@@ -86,11 +89,6 @@ class SizeField(Field):
         if amount > Decimal(MAX_BYTES) / self.multiplier:
             raise ValueError(_l("This size is too large."))
         self.data = int(amount * self.multiplier)
-
-
-def _plain(amount: Decimal) -> str:
-    """`amount` without exponent or trailing zeros: 1.50 -> "1.5", 2E+1 -> "20"."""
-    return format(amount.normalize(), "f")
 
 
 class LimitField(IntegerField):
@@ -130,10 +128,7 @@ class MoneyField(DecimalField):
             self.data = Decimal(0)
             return
         self.data = None
-        try:
-            amount = Decimal(text) if len(text) <= _MAX_INPUT_LENGTH else Decimal("NaN")
-        except InvalidOperation:
-            amount = Decimal("NaN")
+        amount = _number(text)
         if not amount.is_finite():
             raise ValueError(_l("Enter an amount such as 500 or 4.50."))
         if not 0 <= amount <= self.MAX:
@@ -160,9 +155,9 @@ def optional_id(value: Any) -> int | None:
     return None if value in ("", None) else int(value)
 
 
-def choices(rows: Iterable[Any], optgroup: str | None = None) -> list[SelectChoice]:
+def choices(rows: Iterable[Any]) -> list[SelectChoice]:
     """(value, label) rows from a query as select options."""
-    return [SelectChoice(value, label, optgroup=optgroup) for value, label in rows]
+    return [SelectChoice(value, label) for value, label in rows]
 
 
 def login_email_field() -> StringField:

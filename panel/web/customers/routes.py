@@ -35,14 +35,15 @@ def sellers_only() -> None:
 
 def _plan_choices(form: CustomerForm, customer: Customer | None = None) -> None:
     """Plans the actor may assign, grouped by seller; an existing customer stays with its seller."""
-    stmt = scope(current_actor(), select(Plan.id, Plan.name, Plan.reseller_id), Plan)
+    stmt = scope(current_actor(), select(Plan.id, Plan.name, Reseller.name)
+                 .outerjoin(Reseller, Plan.reseller_id == Reseller.id), Plan)
     if customer is not None:
         stmt = stmt.where(Plan.reseller_id == customer.reseller_id)  # `== None` renders IS NULL
-    sellers = dict(db.session.execute(select(Reseller.id, Reseller.name)).all())
     provider = _("Provider")
     form.plan_id.choices = [
-        SelectChoice(plan_id, name, optgroup=sellers.get(reseller_id, provider))  # type: ignore[arg-type]
-        for plan_id, name, reseller_id in db.session.execute(stmt.order_by(Plan.reseller_id, Plan.name))
+        SelectChoice(plan_id, name, optgroup=seller or provider)
+        for plan_id, name, seller in db.session.execute(stmt.order_by(Reseller.name.is_not(None), Reseller.name,
+                                                                      Plan.name))
     ]
 
 
