@@ -1,4 +1,4 @@
-"""A live maild with POP3, POP3S and MX listeners, for the POP3 tests (poplib and fetchmail).
+"""A live maild with POP3, POP3S, IMAPS and MX listeners, for the POP3 tests (poplib and fetchmail).
 
 Mail arrives the way it does in production, over SMTP to the MX listener; a loopback DNS server
 that knows no names keeps the SPF checks of that path instant.
@@ -6,6 +6,7 @@ that knows no names keeps the SPF checks of that path instant.
 from __future__ import annotations
 
 import hashlib
+import imaplib
 import poplib
 import smtplib
 import ssl
@@ -54,6 +55,11 @@ class Pop3Node:
     def stored(self, address: str = USER) -> list[bytes]:
         return stored_messages(self.daemon.maildir(address))
 
+    def imap(self, user: str = USER, password: str = PASSWORD) -> imaplib.IMAP4_SSL:
+        client = imaplib.IMAP4_SSL("127.0.0.1", self.port("imaps"), ssl_context=client_tls(), timeout=TIMEOUT)
+        client.login(user, password)
+        return client
+
     def plain(self) -> poplib.POP3:
         return poplib.POP3("127.0.0.1", self.port("pop3"), timeout=TIMEOUT)
 
@@ -78,7 +84,7 @@ def pop3_node(tmp_path: Path, dns: DnsServer, *, apop: bool = True, runtime_opti
         key = Fernet.generate_key()
         (data_dir / "apop.key").write_bytes(key + b"\n")
         bob = replace(bob, apop_secret=Fernet(key).encrypt(APOP_SECRET.encode()).decode("ascii"))
-    config = node_config(mailboxes=[bob, mailbox(OTHER_USER, PASSWORD)], kinds=("mx", "pop3", "pop3s"),
+    config = node_config(mailboxes=[bob, mailbox(OTHER_USER, PASSWORD)], kinds=("mx", "pop3", "pop3s", "imaps"),
                          resolver=(dns.address,), **server)  # type: ignore[arg-type]
     with running_daemon(config, tmp_path, runtime_options=runtime_options) as live:
         yield Pop3Node(live)

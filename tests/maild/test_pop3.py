@@ -303,6 +303,37 @@ def test_uidl_is_stable_across_sessions_and_once_messages_are_read(node: Pop3Nod
     client.quit()
 
 
+def test_uidl_is_imaps_uid_and_uidvalidity_and_ignores_imap_flag_changes(node: Pop3Node) -> None:
+    node.deliver(FIRST, LONG_BODY)
+    client = node.login()
+    before = client.uidl()[1]
+    client.quit()
+    imap = node.imap()
+    imap.select("INBOX")
+    assert imap.store("1:*", "+FLAGS", "(\\Seen \\Flagged $Label1)")[0] == "OK"
+    uidvalidity = int(imap.status("INBOX", "(UIDVALIDITY)")[1][0].split()[-1].strip(b")"))
+    uids = [int(uid) for uid in imap.uid("SEARCH", "ALL")[1][0].split()]
+    imap.logout()
+    client = node.login()
+    assert client.uidl()[1] == before == [b"%d %08X%08X" % (n, uid, uidvalidity) for n, uid in enumerate(uids, 1)]
+    client.quit()
+
+
+def test_message_expunged_over_imap_mid_session_gets_err_and_the_rest_still_downloads(node: Pop3Node) -> None:
+    node.deliver(FIRST, LONG_BODY)
+    client = node.login()
+    imap = node.imap()
+    imap.select("INBOX")
+    imap.store("1", "+FLAGS", "(\\Deleted)")
+    imap.expunge()
+    imap.logout()
+    assert err(client.retr, 1).startswith(b"-ERR")
+    assert b"Subject: long" in client.retr(2)[1]
+    client.dele(1)  # already gone: deleting it again at QUIT is harmless
+    assert client.quit().startswith(b"+OK")
+    assert [b"Subject: long" in data for data in node.stored()] == [True]
+
+
 def test_mail_delivered_during_a_session_waits_for_the_next_one(node: Pop3Node) -> None:
     node.deliver(FIRST)
     client = node.login()
