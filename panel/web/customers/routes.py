@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from panel.extensions import db
@@ -56,7 +57,8 @@ def mailboxes_per_customer(customer_ids: list[int]) -> dict[int, int]:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    page = paginated(select(Customer).order_by(Customer.name, Customer.id), Customer.name)
+    page = paginated(select(Customer).options(selectinload(Customer.plan), selectinload(Customer.reseller))
+                     .order_by(Customer.name, Customer.id), Customer.name)
     ids = [customer.id for customer in page.items]
     domains = dict(db.session.execute(select(Domain.customer_id, func.count(Domain.id))
                                       .where(Domain.customer_id.in_(ids)).group_by(Domain.customer_id)).all())

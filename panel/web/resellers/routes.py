@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from panel.extensions import db
 from panel.models import Customer, Plan, Reseller, ResellerPlan, Role, User
@@ -38,7 +39,8 @@ def _count(column: object, reseller_id: int) -> int:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    page = paginated(select(Reseller).order_by(Reseller.name), Reseller.name)
+    page = paginated(select(Reseller).options(selectinload(Reseller.reseller_plan)).order_by(Reseller.name),
+                     Reseller.name)
     customers = dict(db.session.execute(
         select(Customer.reseller_id, func.count(Customer.id))
         .where(Customer.reseller_id.in_([reseller.id for reseller in page.items]))
@@ -64,8 +66,8 @@ def create() -> ResponseReturnValue:
 @bp.get("/<int:reseller_id>")
 def show(reseller_id: int) -> ResponseReturnValue:
     reseller = get_visible(current_actor(), Reseller, reseller_id)
-    customers = paginated(select(Customer).where(Customer.reseller_id == reseller.id).order_by(Customer.name),
-                          Customer.name)
+    customers = paginated(select(Customer).options(selectinload(Customer.plan))
+                          .where(Customer.reseller_id == reseller.id).order_by(Customer.name), Customer.name)
     logins = db.session.scalars(select(User).where(User.reseller_id == reseller.id).order_by(User.email)).all()
     return render_template("resellers/show.html", reseller=reseller, customers=customers, logins=logins,
                            allocated=limits.reseller_allocated(reseller.id))

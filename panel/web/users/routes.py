@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from panel.extensions import db
@@ -44,7 +45,7 @@ def role_label(role: Role) -> str:
 
 
 def _owner_choices(form: UserForm, actor: Actor) -> None:
-    """Offer only what the actor may choose; a select with one possible answer is left out."""
+    """Offer only what the actor may choose; an owner select the actor has no use for is left out."""
     form.role.choices = [SelectChoice(role.value, role_label(role)) for role in CREATABLE[actor.role]]
     if actor.role is Role.ADMIN:
         form.reseller_id.choices = [SelectChoice("", "—"), *choices(db.session.execute(
@@ -60,7 +61,8 @@ def _owner_choices(form: UserForm, actor: Actor) -> None:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    page = paginated(select(User).order_by(User.email), User.email, User.name)
+    page = paginated(select(User).options(selectinload(User.reseller), selectinload(User.customer))
+                     .order_by(User.email), User.email, User.name)
     return render_template("users/index.html", page=page, role_label=role_label)
 
 
