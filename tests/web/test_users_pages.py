@@ -63,6 +63,17 @@ def test_customer_staff_adds_a_colleague_only(make, login_as):
     assert db.session.scalar(select(func.count(User.id)).where(User.email == "boss@evil.test")) == 0
 
 
+def test_new_login_link_on_customer_page_preselects_the_customer(make, login_as):
+    customer = make.customer()
+    client = login_as(make.user(Role.ADMIN))
+    page = client.get(f"/customers/{customer.id}").text
+    link = f"/logins/new?role=customer&amp;customer_id={customer.id}"
+    assert link in page
+    form = client.get(link.replace("&amp;", "&")).text
+    assert f'<option selected value="{customer.id}">' in form and '<option selected value="customer">' in form
+    assert 'name="customer_id"' in client.get("/logins/new?customer_id=not-a-number").text
+
+
 def test_reseller_cannot_create_staff_for_a_foreign_customer(make, login_as):
     reseller = make.reseller()
     foreign = make.customer()

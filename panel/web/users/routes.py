@@ -5,7 +5,7 @@ staff their colleagues. The choices offered come from the same tenancy scope the
 """
 from __future__ import annotations
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -69,7 +69,8 @@ def index() -> ResponseReturnValue:
 @bp.route("/new", methods=["GET", "POST"])
 def create() -> ResponseReturnValue:
     actor = current_actor()
-    form = UserForm()
+    # `?role=customer&customer_id=N` (the customer page's link) preselects; a POST's own values win.
+    form = UserForm(data={"role": request.args.get("role"), "customer_id": request.args.get("customer_id")})
     _owner_choices(form, actor)
 
     def create_login() -> User:
