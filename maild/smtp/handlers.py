@@ -171,11 +171,19 @@ class MxHandler(MailHandler):
     ) -> str:
         if address == NULL_SENDER:
             address = ""
-        hop = self.hop(server, session)
-        peer = verify.Peer(ip=hop.ip, helo=hop.helo, mail_from=address)
-        # SPF needs only the envelope: look it up while the client sends RCPT and DATA.
-        envelope.routing.spf = asyncio.ensure_future(verify.spf_result(peer, _resolver(session.config.server.resolver)))
         return self.accept_sender(envelope, address, options)
+
+    async def handle_RCPT(
+        self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, address: str, options: list[str]
+    ) -> str:
+        reply = await super().handle_RCPT(server, session, envelope, address, options)
+        if envelope.rcpt_tos and envelope.routing.spf is None:
+            # SPF needs only the envelope: look it up while the client sends the rest. Not
+            # before a recipient is accepted, so MAIL alone never costs DNS lookups.
+            hop = self.hop(server, session)
+            peer = verify.Peer(ip=hop.ip, helo=hop.helo, mail_from=envelope_sender(envelope))
+            envelope.routing.spf = asyncio.ensure_future(verify.spf_result(peer, _resolver(session.config.server.resolver)))
+        return reply
 
     async def handle_DATA(self, server: MailSMTP, session: MailSession, envelope: MailEnvelope) -> str:
         content = envelope.original_content or b""
@@ -183,7 +191,7 @@ class MxHandler(MailHandler):
         if refusal:
             return refusal
         queue_id = trace.new_queue_id()
-        assert envelope.routing.spf is not None  # started at MAIL
+        assert envelope.routing.spf is not None  # started at the first accepted RCPT
         dkim = await verify.dkim_results(content, _resolver(session.config.server.resolver))
         results = verify.authentication_results(session.config.server.hostname, [await envelope.routing.spf, *dkim])
         await self.deliver(envelope, self.received(server, session, envelope, queue_id) + results + content)

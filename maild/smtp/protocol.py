@@ -41,7 +41,7 @@ class Routing:
     local: dict[int, Mailbox] = field(default_factory=dict)
     remote: dict[str, None] = field(default_factory=dict)  # ordered set
     declared_size: int | None = None
-    spf: asyncio.Task[str] | None = None  # MX: started at MAIL FROM, awaited at DATA
+    spf: asyncio.Future[str] | None = None  # MX: started at the first accepted RCPT, awaited at DATA
 
 
 class MailEnvelope(Envelope):

@@ -6,12 +6,17 @@ alias or catch-all) with loop protection; destinations outside this node go to t
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from maild import replies
 from maild.config import Config, Domain, Mailbox
+from maild.smtp.trace import header_safe
 
 MAX_ALIAS_DEPTH = 8
+# Spaces, controls and brackets: legal only in quoted local parts, which no mailbox here has and
+# which the queue and the headers we write cannot carry safely.
+_UNSAFE = re.compile(r"[\x00-\x20\x7f<>\ud800-\udfff]")
 
 
 class Refused(Exception):
@@ -34,8 +39,8 @@ def normalize(address: str) -> str:
     Raises Refused for a domain that cannot be encoded (hostile or broken input).
     """
     local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
-        raise Refused(replies.NO_SUCH_USER.format(address=address))
+    if not at or not local or not domain or _UNSAFE.search(address):
+        raise Refused(replies.BAD_ADDRESS.format(address=header_safe(address)))
     try:
         ascii_domain = domain.rstrip(".").encode("idna").decode("ascii").lower()
     except UnicodeError:

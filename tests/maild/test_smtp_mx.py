@@ -283,3 +283,20 @@ def test_message_over_server_limit_is_drained_and_refused_with_552_534(tmp_path:
         assert (code, reply[:5]) == (552, b"5.3.4")
         assert smtp.sendmail("alice@sender.test", ["bob@example.test"], MESSAGE) == {}
         assert [body_after_trace(m) for m in stored_messages(live.maildir("bob@example.test"))] == [MESSAGE]
+
+
+def test_no_dns_lookups_for_a_sender_until_a_recipient_is_accepted(maild: LiveDaemon, dns: DnsServer) -> None:
+    asked_before = len(dns.queries)
+    with client(maild) as smtp:
+        for _ in range(5):
+            smtp.mail("someone@forged.test")
+            assert smtp.rcpt("nobody@example.test")[0] == 550
+            smtp.rset()
+    assert dns.queries[asked_before:] == []
+
+
+def test_quoted_local_part_with_space_gets_553_513(maild: LiveDaemon) -> None:
+    with client(maild) as smtp:
+        smtp.mail("alice@sender.test")
+        code, reply = smtp.rcpt('"bob smith"@example.test')
+    assert (code, reply[:5]) == (553, b"5.1.3")
