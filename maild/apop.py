@@ -8,13 +8,15 @@ The bundle carries it encrypted instead, in `Mailbox.apop_secret`:
 The panel encrypts with the same key that maild reads from its APOP key file
 (`--apop-key-file`, default `<data dir>/apop.key`): one Fernet key, URL-safe base64 of 32 bytes
 as `Fernet.generate_key()` writes it (surrounding whitespace ignored); the panel side is
-`panel/services/secrets.py`. Without a key file APOP is unavailable: the POP3 greeting carries
-no timestamp and APOP is refused. Secrets are never logged.
+`panel/services/secrets.py`. Without a (valid) key file APOP is unavailable: the POP3 greeting
+carries no timestamp and APOP is refused. The file is re-read when it changes. Secrets are never
+logged.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import socket
@@ -24,9 +26,11 @@ from cryptography.fernet import Fernet, InvalidToken
 
 KEY_FILE_NAME = "apop.key"
 
+log = logging.getLogger("maild.apop")
+
 
 class KeyFileError(ValueError):
-    """The APOP key file exists but holds no usable Fernet key (maild refuses to start on it)."""
+    """The APOP key file exists but holds no usable Fernet key."""
 
 
 def default_key_file(data_dir: Path) -> Path:
@@ -66,6 +70,36 @@ class ApopKey:
             return False
         expected = hashlib.md5(timestamp.encode("ascii") + secret, usedforsecurity=False).hexdigest()
         return hmac.compare_digest(expected.encode("ascii"), digest.lower().encode("ascii", "replace"))
+
+
+class ApopKeyFile:
+    """The key file, looked at again whenever it changes.
+
+    The panel creates the key the first time someone turns APOP on, which may well be after
+    maild started, so each POP3 connection asks for the current key: one stat() per connection.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int, int] | None = None
+        self._key: ApopKey | None = None
+
+    def current(self) -> ApopKey | None:
+        """The key as the file now holds it; None while there is no (valid) key file."""
+        try:
+            status = self.path.stat()
+        except FileNotFoundError:
+            self._stamp = self._key = None
+            return None
+        stamp = (status.st_ino, status.st_mtime_ns, status.st_size)
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self._key = ApopKey.load(self.path)
+            except (OSError, KeyFileError) as error:
+                log.error("APOP is off: cannot use the key file %s: %s", self.path, error)
+                self._key = None
+        return self._key
 
 
 def new_timestamp(hostname: str | None = None) -> str:

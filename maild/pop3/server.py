@@ -1,13 +1,13 @@
 """Listening sockets for POP3: `pop3` (port 110, STLS) and `pop3s` (port 995, implicit TLS).
 
-Both listen in the clear and start TLS per connection, so every connection gets the Config (and
-the certificate) current when it connects. The APOP key is read once, at start-up.
+Both listen in the clear and start TLS per connection, so every connection gets the Config, the
+certificate and the APOP key current when it connects.
 """
 from __future__ import annotations
 
 import asyncio
 
-from maild.apop import ApopKey, default_key_file
+from maild.apop import ApopKeyFile, default_key_file
 from maild.config import Listener
 from maild.pop3.connection import LineConnection
 from maild.pop3.session import MAX_LINE, FolderStore, Pop3Session
@@ -18,10 +18,10 @@ async def _serve(runtime: Runtime, listener: Listener, implicit_tls: bool) -> as
     store = runtime.store
     if not isinstance(store, FolderStore):
         raise TypeError("POP3 needs a store with shared folders (maild.store.Store)")
-    apop_key = ApopKey.load(default_key_file(runtime.data_dir))
+    apop_key_file = ApopKeyFile(default_key_file(runtime.data_dir))
 
     async def session(connection: LineConnection) -> None:
-        await Pop3Session(connection, runtime, store, apop_key, implicit_tls).run()
+        await Pop3Session(connection, runtime, store, apop_key_file.current(), implicit_tls).run()
 
     return await asyncio.get_running_loop().create_server(
         lambda: LineConnection(session, MAX_LINE), listener.host, listener.port)

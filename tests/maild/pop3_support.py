@@ -73,17 +73,21 @@ class Pop3Node:
         return client
 
 
+def write_apop_key(data_dir: Path) -> str:
+    """A fresh key in maild's default key file, as the panel makes it; APOP_SECRET encrypted with it."""
+    key = Fernet.generate_key()
+    data_dir.mkdir(exist_ok=True)
+    (data_dir / "apop.key").write_bytes(key + b"\n")
+    return Fernet(key).encrypt(APOP_SECRET.encode()).decode("ascii")
+
+
 @contextmanager
 def pop3_node(tmp_path: Path, dns: DnsServer, *, apop: bool = True, runtime_options: dict[str, object] | None = None,
               **server: object) -> Iterator[Pop3Node]:
     """maild with POP3 for bob (APOP enabled when `apop`) and carol; `server` overrides Server fields."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
     bob = mailbox(USER, PASSWORD)
     if apop:
-        key = Fernet.generate_key()
-        (data_dir / "apop.key").write_bytes(key + b"\n")
-        bob = replace(bob, apop_secret=Fernet(key).encrypt(APOP_SECRET.encode()).decode("ascii"))
+        bob = replace(bob, apop_secret=write_apop_key(tmp_path / "data"))
     config = node_config(mailboxes=[bob, mailbox(OTHER_USER, PASSWORD)], kinds=("mx", "pop3", "pop3s", "imaps"),
                          resolver=(dns.address,), **server)  # type: ignore[arg-type]
     with running_daemon(config, tmp_path, runtime_options=runtime_options) as live:

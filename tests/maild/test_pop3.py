@@ -6,6 +6,7 @@ import poplib
 import socket
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from tests.maild.pop3_support import (
     apop_digest,
     client_tls,
     pop3_node,
+    write_apop_key,
 )
 
 FIRST = b"From: alice@remote.test\r\nTo: bob@example.test\r\nSubject: first\r\n\r\nhello\r\n"
@@ -188,6 +190,22 @@ def test_failed_apop_logins_throttle_password_logins_too(tmp_path: Path, dns: Dn
         client = live.secure()
         client.user(USER)
         assert err(client.pass_, PASSWORD).startswith(b"-ERR [SYS/TEMP]")
+        client.quit()
+
+
+def test_apop_key_file_written_after_start_and_a_bad_one_are_noticed(tmp_path: Path, dns: DnsServer) -> None:
+    with pop3_node(tmp_path, dns, apop=False) as live:
+        token = write_apop_key(tmp_path / "data")  # the panel's first APOP mailbox, maild already up
+        config = live.daemon.holder.current
+        bob = replace(config.mailboxes[USER], apop_secret=token)
+        live.daemon.swap(replace(config, mailboxes={**config.mailboxes, USER: bob}))
+        client = live.plain()
+        assert client.apop(USER, APOP_SECRET).startswith(b"+OK")
+        client.quit()
+        (tmp_path / "data" / "apop.key").write_text("not a key at all\n")
+        client = live.plain()
+        assert b"<" not in client.getwelcome()
+        assert command(client, f"APOP {USER} {'0' * 32}").startswith(b"-ERR")
         client.quit()
 
 
