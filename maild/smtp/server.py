@@ -9,6 +9,7 @@ Each connection gets a fresh protocol with the Config that is current when it co
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 
 from maild.config import Listener
@@ -17,14 +18,45 @@ from maild.smtp.handlers import MailHandler, MxHandler, SubmissionHandler
 from maild.smtp.protocol import MailSMTP
 
 TIMEOUT = 300  # seconds idle before the connection closes (RFC 5321 4.5.3.2 minimums)
+HANDSHAKE_TIMEOUT = 30.0
+
+log = logging.getLogger(__name__)
+
+
+class ImplicitTls(asyncio.Protocol):
+    """An implicit-TLS connection: the handshake uses the certificates in force when the client
+    connects (so a renewed certificate serves at once), then the SMTP protocol takes over."""
+
+    def __init__(self, smtp: MailSMTP, context: ssl.SSLContext) -> None:
+        self._smtp = smtp
+        self._context = context
+        self._handshake: asyncio.Task[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.pause_reading()  # the ClientHello waits in the socket for start_tls
+        self._handshake = asyncio.ensure_future(self._start(transport))
+
+    async def _start(self, transport: asyncio.Transport) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            tls = await loop.start_tls(
+                transport, self._smtp, self._context, server_side=True, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
+            )
+        except (OSError, ssl.SSLError, asyncio.TimeoutError) as error:
+            log.info("TLS handshake failed from %s: %s", transport.get_extra_info("peername"), error)
+            transport.close()
+            return
+        if tls is not None:
+            self._smtp.connection_made(tls)
 
 
 async def _serve(
     runtime: Runtime, listener: Listener, handler: MailHandler, *, starttls: bool, implicit_tls: bool
 ) -> asyncio.Server:
-    def connection() -> MailSMTP:
+    def connection() -> asyncio.Protocol:
         config = runtime.config
-        return MailSMTP(
+        smtp = MailSMTP(
             handler,
             config=config,
             hostname=config.server.hostname,
@@ -37,9 +69,9 @@ async def _serve(
             auth_require_tls=handler.advertise_auth and not implicit_tls,
             timeout=TIMEOUT,
         )
+        return ImplicitTls(smtp, runtime.tls(config).default) if implicit_tls else smtp
 
-    tls: ssl.SSLContext | None = runtime.tls(runtime.config).default if implicit_tls else None
-    return await asyncio.get_running_loop().create_server(connection, listener.host, listener.port, ssl=tls)
+    return await asyncio.get_running_loop().create_server(connection, listener.host, listener.port)
 
 
 async def serve_mx(runtime: Runtime, listener: Listener) -> asyncio.Server:
@@ -52,6 +84,5 @@ async def serve_submission(runtime: Runtime, listener: Listener) -> asyncio.Serv
 
 
 async def serve_submissions(runtime: Runtime, listener: Listener) -> asyncio.Server:
-    """Implicit TLS: the certificate in force at start-up serves until the next restart."""
     handler = SubmissionHandler(runtime)
     return await _serve(runtime, listener, handler, starttls=False, implicit_tls=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from dataclasses import replace
 from pathlib import Path
 
 from cryptography import x509
@@ -52,3 +53,24 @@ def test_contexts_allow_tls_1_2_and_up_with_forward_secret_aead_ciphers_only(tmp
     assert context.options & ssl.OP_NO_COMPRESSION
     tls12 = [cipher for cipher in context.get_ciphers() if cipher["protocol"] == "TLSv1.2"]
     assert tls12 and all(cipher["aead"] and cipher["kea"] in ("kx-ecdhe", "kx-dhe") for cipher in tls12)
+
+
+def test_implicit_tls_serves_a_reloaded_certificate_to_new_connections(tmp_path: Path) -> None:
+    config = node_config(mailboxes=[mailbox("bob@example.test")], kinds=("submissions",))
+    renewed = self_signed(tmp_path / "renewed", "renewed.tegami.test")
+    with running_daemon(config, tmp_path) as maild:
+        before, _ = served_certificate(maild.port("submissions"), client_context())
+        maild.swap(replace(config, serial=2, server=replace(config.server, tls=(renewed,))))
+        after, _ = served_certificate(maild.port("submissions"), client_context())
+    assert before.subject.rfc4514_string() == "CN=mx.tegami.test"
+    assert after.subject.rfc4514_string() == "CN=renewed.tegami.test"
+
+
+def test_failed_handshake_leaves_the_listener_serving(tmp_path: Path) -> None:
+    config = node_config(mailboxes=[mailbox("bob@example.test")], kinds=("submissions",))
+    with running_daemon(config, tmp_path) as maild:
+        with socket.create_connection(("127.0.0.1", maild.port("submissions")), timeout=20) as raw:
+            raw.sendall(b"EHLO not-tls\r\n")
+            assert not raw.recv(4096).startswith(b"220")  # a TLS alert or EOF: never plaintext SMTP
+        served, _ = served_certificate(maild.port("submissions"), client_context())
+    assert served.subject.rfc4514_string() == "CN=mx.tegami.test"
