@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,9 +185,16 @@ userdb {{
 """
 
 
-def run_dovecot(work: Path, source: Path, cert: Path, key: Path) -> Result:
+@contextmanager
+def running_dovecot(work: Path, source: Path, template: str, ready: Callable[[int, subprocess.Popen[bytes]], None],
+                    **settings: object) -> Iterator[tuple[int, int]]:
+    """Dovecot in the foreground on a copy of `source`; yields (port, master pid) and stops it after.
+
+    `template` is a dovecot.conf whose fields are {work}, {maildir}, {port}, {uid}, {gid} and the
+    `settings`; `ready(port, process)` returns once Dovecot answers. Its log is shown on failure.
+    """
     if shutil.which("dovecot") is None:
-        raise SystemExit("needs Debian's dovecot-pop3d (apt-get install dovecot-pop3d)")
+        raise SystemExit("needs Debian's dovecot packages (dovecot-pop3d, dovecot-imapd)")
     maildir = work / "Maildir"
     shutil.copytree(source, maildir)
     for directory in ("run", "state", "home"):
@@ -195,18 +204,23 @@ def run_dovecot(work: Path, source: Path, cert: Path, key: Path) -> Result:
         os.chown(path, owner.pw_uid, owner.pw_gid)
     port = free_port()
     conf = work / "dovecot.conf"
-    conf.write_text(DOVECOT_CONF.format(work=work, cert=cert, key=key, maildir=maildir, port=port,
-                                        password=PASSWORD, uid=owner.pw_uid, gid=owner.pw_gid))
+    conf.write_text(template.format(work=work, maildir=maildir, port=port, uid=owner.pw_uid, gid=owner.pw_gid,
+                                    **settings))
     process = subprocess.Popen(["dovecot", "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
-        wait_for(port, process)
-        return measure("dovecot", port, process.pid)
-    except (OSError, poplib.error_proto, RuntimeError):
+        ready(port, process)
+        yield port, process.pid
+    except Exception:
         print((work / "dovecot.log").read_text()[-3000:], file=sys.stderr)
         raise
     finally:
         process.terminate()
         process.wait(START_TIMEOUT)
+
+
+def run_dovecot(work: Path, source: Path, cert: Path, key: Path) -> Result:
+    with running_dovecot(work, source, DOVECOT_CONF, wait_for, cert=cert, key=key, password=PASSWORD) as (port, pid):
+        return measure("dovecot", port, pid)
 
 
 def main() -> None:
