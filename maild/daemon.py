@@ -37,6 +37,7 @@ SERVERS: dict[str, ServerFactory] = {
     "imaps": serve_imaps,
 }
 RESTART_PAUSE = 5.0  # seconds before a crashed background service runs again
+SHUTDOWN_GRACE = 10.0  # seconds a stop waits for messages being stored (their clients await 250)
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,13 @@ class Daemon:
             await self.stop()
 
     async def stop(self) -> None:
-        """Stop accepting connections and end the services."""
+        """Stop accepting connections, let messages being stored finish, end the services."""
         for server in self._servers:
             server.close()
         for server in self._servers:
             await server.wait_closed()
+        if not await self.runtime.inflight.drained(SHUTDOWN_GRACE):
+            log.warning("stopping with deliveries still in flight after %.0f s", SHUTDOWN_GRACE)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -5,6 +5,9 @@ so a server module depends on behaviour, not on a concrete class.
 """
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -42,6 +45,34 @@ class OutboundQueue(Protocol):
         """Durable before it returns; the delivery worker takes it from there."""
 
 
+class Inflight:
+    """Work a shutdown lets finish: a message being stored whose client waits for its 250."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        self._count += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if not self._count:
+                self._idle.set()
+
+    async def drained(self, timeout: float) -> bool:
+        """Wait until nothing is in flight; False if `timeout` seconds passed first."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
 @dataclass
 class Runtime:
     configs: ConfigSource
@@ -51,6 +82,7 @@ class Runtime:
     authenticator: Authenticator = field(default_factory=Authenticator)
     tls_cache: TlsCache = field(default_factory=TlsCache)
     send_rate: SendRate = field(default_factory=SendRate)  # shared by every submission listener
+    inflight: Inflight = field(default_factory=Inflight)
 
     @property
     def config(self) -> Config:

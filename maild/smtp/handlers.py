@@ -142,7 +142,8 @@ class MailHandler:
         work = [self.runtime.store.deliver(mailbox, message) for mailbox in envelope.routing.local.values()]
         if envelope.routing.remote:
             work.append(self.runtime.queue.enqueue(sender, list(envelope.routing.remote), message))
-        await asyncio.gather(*work)
+        async with self.runtime.inflight.track():
+            await asyncio.gather(*work)
 
     @staticmethod
     def hop(server: MailSMTP, session: MailSession) -> trace.Hop:

@@ -1,9 +1,11 @@
 """MX: mail from the internet for hosted domains, through smtplib against a live maild."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import smtplib
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -300,3 +302,28 @@ def test_quoted_local_part_with_space_gets_553_513(maild: LiveDaemon) -> None:
         smtp.mail("alice@sender.test")
         code, reply = smtp.rcpt('"bob smith"@example.test')
     assert (code, reply[:5]) == (553, b"5.1.3")
+
+
+def test_stopping_lets_a_message_being_stored_finish_with_its_250(tmp_path: Path, dns: DnsServer) -> None:
+    config = node_config(mailboxes=[mailbox("bob@example.test")], resolver=(dns.address,))
+    storing, outcome = threading.Event(), {}
+    with running_daemon(config, tmp_path) as live:
+        deliver = live.runtime.store.deliver
+
+        async def slow_deliver(*args: object, **kwargs: object) -> object:
+            storing.set()
+            await asyncio.sleep(0.5)
+            return await deliver(*args, **kwargs)
+
+        live.runtime.store.deliver = slow_deliver  # type: ignore[method-assign]
+
+        def send() -> None:
+            with client(live) as smtp:
+                outcome["refused"] = smtp.sendmail("alice@sender.test", ["bob@example.test"], MESSAGE)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        assert storing.wait(20)
+    sender.join(20)  # the daemon has stopped by now
+    assert outcome == {"refused": {}}
+    assert len(stored_messages(tmp_path / "data" / "mail" / "example.test" / "bob" / "Maildir")) == 1
