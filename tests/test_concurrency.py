@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from panel.extensions import db
 from panel.models import Customer, Mailbox
-from panel.services import customers, mailboxes, plans
+from panel.services import customers, domains, mailboxes, plans
 from panel.services.actor import Actor
-from panel.services.errors import LimitExceeded
+from panel.services.errors import Invalid, LimitExceeded
 
 THREADS = 8
 
@@ -25,7 +25,7 @@ def run_concurrently(app, action) -> list[object]:
             barrier.wait()
             try:
                 results[n] = action(n)
-            except LimitExceeded as exc:
+            except Invalid as exc:  # LimitExceeded included
                 results[n] = exc
             finally:
                 db.session.remove()
@@ -63,3 +63,14 @@ def test_concurrent_customer_creates_at_the_reseller_allowance_never_overshoot(a
     assert sum(isinstance(r, int) for r in results) == 2, results
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Customer.id))) == 2
+
+
+@pytest.mark.parametrize("app", ["postgres"], indirect=True)
+def test_concurrent_creates_of_one_name_give_one_row_and_clear_errors(app, make):
+    customer_ids = [make.customer(make.plan(max_domains=5)).id for _ in range(THREADS)]
+    make.node()
+    db.session.commit()
+    results = run_concurrently(app, lambda n: domains.create_domain(
+        Actor.system(), "contested.example", customer_ids[n]).id)
+    assert sum(isinstance(r, int) for r in results) == 1, results
+    assert all(isinstance(r, (int, Invalid)) for r in results)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from panel.extensions import db
 from panel.models import AuditEvent, Base, Role
-from panel.services import certificates, customers
+from panel.services import certificates
 from panel.services.actor import Actor
 from tests.conftest import login
 from tests.factories import Factory

@@ -1,8 +1,9 @@
 """Mail nodes and the placement of domains on them."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 import ipaddress
+import re
+from dataclasses import asdict, dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -14,6 +15,9 @@ from panel.services.access import get_visible, require_role
 from panel.services.actor import Actor
 from panel.services.errors import Invalid, LimitExceeded
 from panel.services.transaction import unit_of_work
+
+
+NODE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 
 
 @dataclass
@@ -29,6 +33,8 @@ class NodeSpec:
 
     def validated(self) -> NodeSpec:
         self.name = validation.name(self.name, max_length=64)
+        if not NODE_NAME.match(self.name):
+            raise Invalid("name", _l("Use letters, digits, dots, - and _ only (the name is a directory name)."))
         self.hostname = validation.domain_name(self.hostname, "hostname")
         try:
             self.ip = str(ipaddress.ip_address(self.ip.strip()))

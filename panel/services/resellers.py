@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from panel.extensions import db
-from panel.models import Customer, Plan, Reseller, ResellerPlan, Role
+from panel.models import Customer, Plan, Reseller, ResellerPlan, Role, User
 from panel.services import audit, validation
 from panel.services.access import get_visible, require_role
 from panel.services.actor import Actor
@@ -63,6 +63,6 @@ def delete_reseller(actor: Actor, reseller_id: int) -> None:
         if customers:
             raise Invalid(None, _l("The reseller still has %(n)d customers; move or delete them first.", n=customers))
         audit.record(actor, "reseller.delete", reseller, reseller_id=reseller.id, name=reseller.name)
-        for plan in db.session.scalars(select(Plan).where(Plan.reseller_id == reseller.id)):
-            db.session.delete(plan)
+        db.session.execute(delete(Plan).where(Plan.reseller_id == reseller.id))
+        db.session.execute(delete(User).where(User.reseller_id == reseller.id))
         db.session.delete(reseller)

@@ -4,18 +4,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from panel.extensions import db
 from panel.models import Customer, Node, Reseller
+from panel.services.errors import Invalid
 
 
 @contextmanager
 def unit_of_work() -> Iterator[None]:
-    """Commit what the block did, or roll all of it back if it raised."""
+    """Commit what the block did, or roll all of it back if it raised.
+
+    A unique constraint that a concurrent request won (two creates of one name at the same
+    moment) is reported as a clear error rather than a database traceback.
+    """
     try:
         yield
         db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Invalid(None, _l("Someone else changed the same thing at the same moment; please try again.")) from None
     except BaseException:
         db.session.rollback()
         raise

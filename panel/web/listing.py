@@ -16,6 +16,25 @@ def search_term() -> str:
     return request.args.get("q", "").strip()[:100]
 
 
+def search_forms(term: str) -> set[str]:
+    """The term as typed and, for Unicode domain parts, their stored punycode form."""
+    forms = {term}
+    if not term.isascii():
+        local, at, domain = term.lower().rpartition("@")
+        try:
+            labels = [label if label.isascii() else label.encode("idna").decode("ascii")
+                      for label in domain.split(".")]
+        except UnicodeError:
+            return forms
+        forms.add(local + at + ".".join(labels))
+    return forms
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def paginated(stmt: Select[Any], *search_columns: Any, model: type | None = None) -> Pagination:
     """`stmt` narrowed to the current actor, filtered by `?q=` on `search_columns`, one page of it.
 
@@ -24,6 +43,6 @@ def paginated(stmt: Select[Any], *search_columns: Any, model: type | None = None
     stmt = scope(current_actor(), stmt, model)
     term = search_term()
     if term and search_columns:
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(or_(*(column.ilike(f"%{escaped}%", escape="\\") for column in search_columns)))
+        stmt = stmt.where(or_(*(column.ilike(_like(form), escape="\\")
+                                for column in search_columns for form in search_forms(term))))
     return db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], max_per_page=200, error_out=False)

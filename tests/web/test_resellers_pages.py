@@ -84,8 +84,6 @@ def test_delete_lists_what_goes_then_removes_reseller_and_logins(make, login_as)
     assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "reseller.delete")) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="services.resellers.delete_reseller deletes the reseller row before "
-                                       "its plans (no flush between): foreign key violation")
 def test_delete_removes_the_plans_it_sells(make, login_as):
     reseller = make.reseller()
     make.plan(make.staff_actor(reseller))

@@ -11,8 +11,9 @@ from panel.services import aliases
 from panel.services.access import get_visible
 from panel.web.aliases.forms import AliasDestinationsForm, AliasForm
 from panel.web.domains.pages import (
-    address_page, call_service, confirm_delete, no_domain_yet, staff_only, with_domain_choices,
+    address_page, no_domain_yet, staff_only, with_domain_choices,
 )
+from panel.web.forms_common import confirm_delete, submit
 from panel.web.principal import current_actor
 
 bp = Blueprint("aliases", __name__, url_prefix="/aliases")
@@ -35,7 +36,7 @@ def create() -> ResponseReturnValue:
     if not form.domain_id.choices:
         return no_domain_yet()
     # Ticked catch-all wins over a typed local part; the service takes "" as the catch-all.
-    if form.validate_on_submit() and (alias := call_service(form, lambda: aliases.create_alias(
+    if (alias := submit(form, lambda: aliases.create_alias(
             current_actor(), form.domain_id.data, "" if form.catch_all.data else form.local_part.data or "",
             form.destinations.addresses))):
         flash(_("Alias %(source)s created.", source=alias.display_source), "success")
@@ -49,7 +50,7 @@ def edit(alias_id: int) -> ResponseReturnValue:
     actor = current_actor()
     alias = get_visible(actor, Alias, alias_id)
     form = AliasDestinationsForm(destinations="\n".join(d.address for d in alias.destinations))
-    if form.validate_on_submit() and call_service(
+    if submit(
             form, lambda: aliases.update_alias(actor, alias.id, form.destinations.addresses)):
         flash(_("Alias %(source)s saved.", source=alias.display_source), "success")
         return redirect(_list_url(alias))
@@ -61,4 +62,4 @@ def delete(alias_id: int) -> ResponseReturnValue:
     actor = current_actor()
     alias = get_visible(actor, Alias, alias_id)
     return confirm_delete(alias.display_source, lambda: aliases.delete_alias(actor, alias.id),
-                          _list_url(alias), url_for("aliases.edit", alias_id=alias.id))
+                          done_url=_list_url(alias), cancel_url=url_for("aliases.edit", alias_id=alias.id))

@@ -1,11 +1,10 @@
-"""Building blocks of the domain, mailbox and alias screens: the staff-only guard, address lists,
-domain choices, service calls from forms and the delete confirmation."""
+"""Building blocks of the domain, mailbox and alias screens: the staff-only guard, address lists
+and domain choices."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -21,13 +20,9 @@ from panel.models import Alias, Domain, Mailbox
 from panel.models.base import to_unicode
 from panel.services.access import get_visible, require_role, scope
 from panel.services.domains import STAFF
-from panel.services.errors import Invalid
-from panel.web.auth.forms import ConfirmForm
-from panel.web.errors import form_error
 from panel.web.listing import paginated
 from panel.web.principal import current_actor
 
-T = TypeVar("T")
 F = TypeVar("F", bound=FlaskForm)
 
 
@@ -69,22 +64,3 @@ def with_domain_choices(form_class: type[F]) -> F:
 def no_domain_yet() -> ResponseReturnValue:
     flash(_("Add a domain first."), "info")
     return redirect(url_for("domains.create"))
-
-
-def call_service(form: FlaskForm, change: Callable[[], T]) -> T | None:
-    """The result of the service call `change`, or None with its refusal shown on `form`."""
-    try:
-        return change()
-    except Invalid as exc:
-        form_error(form, exc)
-        return None
-
-
-def confirm_delete(what: str, remove: Callable[[], object], done_url: str, cancel_url: str,
-                   consequences: Sequence[str] = ()) -> ResponseReturnValue:
-    """GET explains what goes; the confirming POST (CSRF-checked) calls `remove`, then `done_url`."""
-    if ConfirmForm().validate_on_submit():
-        remove()
-        flash(_("%(what)s deleted.", what=what), "success")
-        return redirect(done_url)
-    return render_template("confirm_delete.html", what=what, consequences=consequences, cancel_url=cancel_url)

@@ -13,9 +13,10 @@ from panel.extensions import db
 from panel.models import Alias, Customer, Domain, DomainStatus, Mailbox, Role
 from panel.services import domains
 from panel.services.access import get_visible, scope
-from panel.web.domains.pages import call_service, confirm_delete, staff_only
+from panel.web.domains.pages import staff_only
 from panel.web.domains.forms import STATUS_LABELS, DomainForm, StatusForm
 from panel.web.listing import paginated
+from panel.web.forms_common import confirm_delete, submit
 from panel.web.principal import current_actor
 
 bp = Blueprint("domains", __name__, url_prefix="/domains")
@@ -58,7 +59,7 @@ def create() -> ResponseReturnValue:
         del form.status
     customer_field = getattr(form, "customer_id", None)
     status_field = getattr(form, "status", None)
-    if form.validate_on_submit() and (domain := call_service(form, lambda: domains.create_domain(
+    if (domain := submit(form, lambda: domains.create_domain(
             actor, form.name.data or "", customer_id=customer_field.data if customer_field else None,
             status=DomainStatus(status_field.data) if status_field else None))):
         flash(_("Domain %(name)s added.", name=domain.display_name), "success")
@@ -109,5 +110,5 @@ def delete(domain_id: int) -> ResponseReturnValue:
         aliases=ngettext("%(num)d alias", "%(num)d aliases", alias_total),
     )] if mailbox_total or alias_total else []
     return confirm_delete(domain.display_name, lambda: domains.delete_domain(actor, domain.id),
-                          url_for("domains.index"), url_for("domains.detail", domain_id=domain.id),
-                          consequences)
+                          done_url=url_for("domains.index"), cancel_url=url_for("domains.detail", domain_id=domain.id),
+                          consequences=consequences)

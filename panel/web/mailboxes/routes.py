@@ -11,9 +11,10 @@ from panel.services import mailboxes
 from panel.services.access import get_visible
 from panel.services.limits import format_bytes
 from panel.web.domains.pages import (
-    address_page, call_service, confirm_delete, no_domain_yet, staff_only, with_domain_choices,
+    address_page, no_domain_yet, staff_only, with_domain_choices,
 )
 from panel.web.mailboxes.forms import MailboxEditForm, MailboxForm, PasswordResetForm
+from panel.web.forms_common import confirm_delete, submit
 from panel.web.principal import current_actor
 
 bp = Blueprint("mailboxes", __name__, url_prefix="/mailboxes")
@@ -38,7 +39,7 @@ def create() -> ResponseReturnValue:
     if request.method == "GET":
         prefill = db.session.get(Domain, form.domain_id.data or form.domain_id.choices[0].value)
         form.quota.data = prefill.customer.plan.default_quota_bytes  # type: ignore[union-attr]
-    if form.validate_on_submit() and (mailbox := call_service(form, lambda: mailboxes.create_mailbox(
+    if (mailbox := submit(form, lambda: mailboxes.create_mailbox(
             current_actor(), form.domain_id.data, form.local_part.data or "", form.quota.data,
             form.password.data or ""))):
         flash(_("Mailbox %(address)s created.", address=mailbox.display_email), "success")
@@ -52,7 +53,7 @@ def edit(mailbox_id: int) -> ResponseReturnValue:
     actor = current_actor()
     mailbox = get_visible(actor, Mailbox, mailbox_id)
     form = MailboxEditForm(quota=mailbox.quota_bytes, enabled=mailbox.enabled)
-    if form.validate_on_submit() and call_service(form, lambda: mailboxes.update_mailbox(
+    if submit(form, lambda: mailboxes.update_mailbox(
             actor, mailbox.id, form.quota.data, form.enabled.data)):  # type: ignore[arg-type]
         flash(_("Mailbox %(address)s saved.", address=mailbox.display_email), "success")
         return redirect(_list_url(mailbox))
@@ -64,7 +65,7 @@ def password(mailbox_id: int) -> ResponseReturnValue:
     actor = current_actor()
     mailbox = get_visible(actor, Mailbox, mailbox_id)
     form = PasswordResetForm()
-    if form.validate_on_submit() and call_service(
+    if submit(
             form, lambda: mailboxes.set_password(actor, mailbox.id, form.password.data or "")):
         flash(_("The password of %(address)s was changed.", address=mailbox.display_email), "success")
         return redirect(url_for("mailboxes.edit", mailbox_id=mailbox.id))
@@ -80,4 +81,5 @@ def delete(mailbox_id: int) -> ResponseReturnValue:
     consequences = [_("%(count)d stored messages (%(size)s).", count=mailbox.message_count,
                       size=format_bytes(mailbox.used_bytes))] if mailbox.message_count else []
     return confirm_delete(mailbox.display_email, lambda: mailboxes.delete_mailbox(actor, mailbox.id),
-                          _list_url(mailbox), url_for("mailboxes.edit", mailbox_id=mailbox.id), consequences)
+                          done_url=_list_url(mailbox), cancel_url=url_for("mailboxes.edit", mailbox_id=mailbox.id),
+                          consequences=consequences)
