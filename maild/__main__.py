@@ -2,6 +2,10 @@
 
 Refuses to start on a bad bundle (nothing valid to serve yet); once running, a bad new bundle is
 logged and the last good one stays in force. SIGTERM or SIGINT stop it cleanly.
+
+`maild quota recalc --bundle DIR --data DIR [ADDRESS ...]` recounts quota usage from the files
+(all mailboxes by default). The running daemon keeps its own count until restarted: run it with
+the daemon stopped, or restart the daemon after it.
 """
 from __future__ import annotations
 
@@ -63,7 +67,37 @@ async def serve(args: argparse.Namespace) -> None:
     await daemon.run(stop)
 
 
+def recalc(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="maild quota recalc", description="recount quota usage from the files")
+    parser.add_argument("--bundle", required=True, type=Path)
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("addresses", nargs="*", metavar="ADDRESS", help="mailboxes to recount (default: all)")
+    args = parser.parse_args(argv)
+    try:
+        config = load_bundle(args.bundle)
+    except BundleError as error:
+        print(f"maild: cannot read the bundle: {error}", file=sys.stderr)
+        return 2
+    mailboxes = [config.mailbox(address) for address in args.addresses] if args.addresses else list(config.mailboxes.values())
+    if None in mailboxes:
+        unknown = [address for address, box in zip(args.addresses, mailboxes) if box is None]
+        print(f"maild: no such mailbox: {', '.join(unknown)}", file=sys.stderr)
+        return 1
+    store = Store(args.data / "mail")
+
+    async def recount() -> None:
+        for mailbox in mailboxes:
+            usage = await store.recalc(mailbox)
+            print(f"{mailbox.address}: {usage.bytes} bytes in {usage.messages} messages")
+
+    asyncio.run(recount())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["quota", "recalc"]:
+        return recalc(argv[2:])
     args = parse_args(argv)
     configure_logging(args.log_level)
     try:
