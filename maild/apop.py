@@ -9,11 +9,12 @@ The panel encrypts with the same key that maild reads from its APOP key file
 (`--apop-key-file`, default `<data dir>/apop.key`): one Fernet key, URL-safe base64 of 32 bytes
 as `Fernet.generate_key()` writes it (surrounding whitespace ignored); the panel side is
 `panel/services/secrets.py`. Without a (valid) key file APOP is unavailable: the POP3 greeting
-carries no timestamp and APOP is refused. The file is re-read when it changes. Secrets are never
-logged.
+carries no timestamp and APOP is refused. The file is re-read when it changes. Failed APOP
+logins count in the same throttle as password logins. Secrets are never logged.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -23,6 +24,9 @@ import socket
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+
+from maild.auth import Authenticator, LoginResult, Outcome
+from maild.config import Config
 
 KEY_FILE_NAME = "apop.key"
 
@@ -100,6 +104,27 @@ class ApopKeyFile:
                 log.error("APOP is off: cannot use the key file %s: %s", self.path, error)
                 self._key = None
         return self._key
+
+
+async def apop_login(authenticator: Authenticator, config: Config, ip: str, key: ApopKey, timestamp: str,
+                     username: str, digest: str) -> LoginResult:
+    """APOP's `Authenticator.login`: the same throttle per IP and account, the same outcomes."""
+    address = username.strip().lower()
+    throttle = authenticator.throttle
+    keys = (f"ip:{ip}", f"account:{address}")
+    if throttle.refused(*keys):
+        return LoginResult(Outcome.THROTTLED)
+    mailbox = config.mailbox(address)
+    if mailbox is not None and mailbox.enabled and key.verify(mailbox.apop_secret, timestamp, digest):
+        for name in keys:
+            throttle.clear(name)
+        return LoginResult(Outcome.OK, mailbox)
+    delay = throttle.delay(*keys)
+    for name in keys:
+        throttle.record_failure(name)
+    if delay:
+        await asyncio.sleep(delay)
+    return LoginResult(Outcome.INVALID)
 
 
 def new_timestamp(hostname: str | None = None) -> str:

@@ -17,8 +17,8 @@ import ssl
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from maild.apop import ApopKey, new_timestamp
-from maild.auth import Outcome
+from maild.apop import ApopKey, apop_login, new_timestamp
+from maild.auth import LoginResult, Outcome
 from maild.config import Mailbox
 from maild.pop3 import replies, wire
 from maild.pop3.connection import ConnectionClosed, LineConnection, LineTooLong
@@ -196,13 +196,7 @@ class Pop3Session:
 
     async def _password_login(self, username: str, password: str) -> bool:
         result = await self.runtime.authenticator.login(self.config, self.connection.peer_ip, username, password)
-        if result.outcome is Outcome.THROTTLED:
-            self.reply(replies.AUTH_THROTTLED)
-        elif result.outcome is Outcome.INVALID or result.mailbox is None:
-            self.reply(replies.AUTH_FAILED)
-        else:
-            await self._open_maildrop(result.mailbox)
-        return False
+        return await self._logged_in(result)
 
     async def apop(self, arguments: str) -> bool:
         if self.apop_key is None or self.timestamp is None:
@@ -210,24 +204,18 @@ class Pop3Session:
         words = arguments.split()
         if len(words) != 2:
             return self._bad(replies.BAD_ARGUMENTS)
-        address, digest = words[0].lower(), words[1]
-        throttle = self.runtime.authenticator.throttle
-        keys = (f"ip:{self.connection.peer_ip}", f"account:{address}")
-        if throttle.refused(*keys):
+        result = await apop_login(self.runtime.authenticator, self.config, self.connection.peer_ip, self.apop_key,
+                                  self.timestamp, *words)
+        return await self._logged_in(result)
+
+    async def _logged_in(self, result: LoginResult) -> bool:
+        """Answer a login attempt; a good one opens the maildrop (unless another session holds it)."""
+        if result.outcome is Outcome.THROTTLED:
             self.reply(replies.AUTH_THROTTLED)
-            return False
-        mailbox = self.config.mailbox(address)
-        if (mailbox is not None and mailbox.enabled
-                and self.apop_key.verify(mailbox.apop_secret, self.timestamp, digest)):
-            for key in keys:
-                throttle.clear(key)
-            await self._open_maildrop(mailbox)
-            return False
-        delay = throttle.delay(*keys)
-        for key in keys:
-            throttle.record_failure(key)
-        await asyncio.sleep(delay)
-        self.reply(replies.AUTH_FAILED)
+        elif result.outcome is Outcome.INVALID or result.mailbox is None:
+            self.reply(replies.AUTH_FAILED)
+        else:
+            await self._open_maildrop(result.mailbox)
         return False
 
     async def _open_maildrop(self, mailbox: Mailbox) -> None:
