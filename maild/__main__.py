@@ -78,11 +78,12 @@ def recalc(argv: list[str]) -> int:
     except BundleError as error:
         print(f"maild: cannot read the bundle: {error}", file=sys.stderr)
         return 2
-    mailboxes = [config.mailbox(address) for address in args.addresses] if args.addresses else list(config.mailboxes.values())
-    if None in mailboxes:
-        unknown = [address for address, box in zip(args.addresses, mailboxes) if box is None]
+    unknown = [address for address in args.addresses if config.mailbox(address) is None]
+    if unknown:
         print(f"maild: no such mailbox: {', '.join(unknown)}", file=sys.stderr)
         return 1
+    wanted = {address.lower() for address in args.addresses}
+    mailboxes = [box for box in config.mailboxes.values() if not wanted or box.address.lower() in wanted]
     store = Store(args.data / "mail")
 
     async def recount() -> None:

@@ -11,6 +11,7 @@ import base64
 import binascii
 import logging
 from functools import lru_cache
+from typing import cast
 
 import dns.resolver
 from aiosmtpd.smtp import MISSING, AuthResult
@@ -41,6 +42,11 @@ def declared_size(mail_options: list[str]) -> int | None:
         if name.upper() == "SIZE" and value.isdigit():
             return int(value)
     return None
+
+
+def client_ip(session: MailSession) -> str:
+    """The client's address (aiosmtpd keeps the socket's peername tuple in `peer`)."""
+    return str(session.peer[0]) if session.peer else "unknown"
 
 
 def envelope_sender(envelope: MailEnvelope) -> str:
@@ -149,7 +155,7 @@ class MailHandler:
     def hop(server: MailSMTP, session: MailSession) -> trace.Hop:
         return trace.Hop(
             helo=session.host_name or "unknown",
-            ip=str(session.peer[0]) if session.peer else "unknown",
+            ip=client_ip(session),
             esmtp=session.extended_smtp,
             tls=server.tls_info(),
             authenticated=session.mailbox is not None,
@@ -196,7 +202,7 @@ class MxHandler(MailHandler):
         dkim = await verify.dkim_results(content, _resolver(session.config.server.resolver))
         results = verify.authentication_results(session.config.server.hostname, [await envelope.routing.spf, *dkim])
         await self.deliver(envelope, self.received(server, session, envelope, queue_id) + results + content)
-        log.info("%s accepted from %s for %d recipient(s)", queue_id, session.peer[0], len(envelope.rcpt_tos))
+        log.info("%s accepted from %s for %d recipient(s)", queue_id, client_ip(session), len(envelope.rcpt_tos))
         return replies.ACCEPTED.format()
 
 
@@ -206,7 +212,7 @@ class SubmissionHandler(MailHandler):
     advertise_auth = True
 
     async def handle_AUTH(self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, args: list[str]) -> object:
-        if self.runtime.authenticator.refused(str(session.peer[0])):
+        if self.runtime.authenticator.refused(client_ip(session)):
             return str(replies.AUTH_THROTTLED)
         return MISSING
 
@@ -241,15 +247,15 @@ class SubmissionHandler(MailHandler):
             return None
 
     async def _login(self, server: MailSMTP, username: bytes, password: bytes) -> AuthResult:
-        session: MailSession = server.session
+        session = cast(MailSession, server.session)
         result = await self.runtime.authenticator.login(
-            session.config, str(session.peer[0]), username.decode("utf-8", "replace"), password.decode("utf-8", "replace")
+            session.config, client_ip(session), username.decode("utf-8", "replace"), password.decode("utf-8", "replace")
         )
-        if result.outcome is Outcome.OK:
+        if result.outcome is Outcome.OK and result.mailbox is not None:
             session.mailbox = result.mailbox
             return AuthResult(success=True, auth_data=result.mailbox.address, message=str(replies.AUTH_OK))
         reply = replies.AUTH_THROTTLED if result.outcome is Outcome.THROTTLED else replies.AUTH_INVALID
-        log.info("AUTH failed from %s (%s)", session.peer[0], result.outcome.value)
+        log.info("AUTH failed from %s (%s)", client_ip(session), result.outcome.value)
         return AuthResult(success=False, handled=False, message=str(reply))
 
     async def handle_MAIL(

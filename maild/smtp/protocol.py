@@ -68,7 +68,7 @@ class MailSMTP(SMTP):
     def _create_envelope(self) -> Envelope:
         return MailEnvelope()
 
-    async def push(self, status: str | bytes) -> None:
+    async def push(self, status: str | bytes) -> None:  # type: ignore[override]
         """Send a reply; a multi-line one (EHLO) goes out in one write instead of one per line."""
         if isinstance(status, str):
             if not self._greeting_phase:
@@ -79,7 +79,7 @@ class MailSMTP(SMTP):
             if self._continuation:
                 status = "\r\n".join([*self._continuation, status])
                 self._continuation.clear()
-        await super().push(status)
+        await super().push(status)  # type: ignore[type-var]
 
     async def smtp_DATA(self, arg: str) -> None:
         """DATA as aiosmtpd does it, but reading the message in bulk.
@@ -89,6 +89,7 @@ class MailSMTP(SMTP):
         """
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
             return
+        assert self.envelope is not None  # set when the connection was made
         if not self.envelope.rcpt_tos:
             await self.push("503 Error: need RCPT command")
             return
