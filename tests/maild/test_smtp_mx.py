@@ -327,3 +327,15 @@ def test_stopping_lets_a_message_being_stored_finish_with_its_250(tmp_path: Path
     sender.join(20)  # the daemon has stopped by now
     assert outcome == {"refused": {}}
     assert len(stored_messages(tmp_path / "data" / "mail" / "example.test" / "bob" / "Maildir")) == 1
+
+
+def test_client_vanishing_mid_data_stores_nothing(maild: LiveDaemon) -> None:
+    with socket.create_connection(("127.0.0.1", maild.port("mx")), timeout=20) as raw:
+        stream = raw.makefile("rb")
+        stream.readline()
+        raw.sendall(b"HELO client.sender.test\r\nMAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n")
+        assert [stream.readline()[:3] for _ in range(4)] == [b"250", b"250", b"250", b"354"]
+        raw.sendall(b"Subject: cut short\r\n\r\nhalf a mess")
+    with client(maild) as smtp:
+        assert smtp.sendmail("alice@sender.test", ["bob@example.test"], MESSAGE) == {}
+    assert [body_after_trace(m) for m in stored_messages(maild.maildir("bob@example.test"))] == [MESSAGE]
