@@ -14,8 +14,9 @@ operation runs `--repeat` times and the best time is kept:
 - UID SEARCH HEADER Message-ID (one header of every message),
 - STORE 1:1000 +FLAGS/-FLAGS (\\Flagged), alternating so every run changes flags.
 
-Then `--idle` connections log in, select INBOX and sit in IDLE while the server's RSS is read
-from /proc (target: 1,000 idle connections under 150 MB for maild). POP3 RETR has its own
+Then `--idle` connections log in, select INBOX and sit in IDLE while the server's memory is read
+from /proc (PSS, summed over Dovecot's processes; target: 1,000 idle connections under 150 MB
+for maild). POP3 RETR has its own
 script, bench/pop3_retr.py. Prints one row per server and maild/Dovecot throughput ratios
 (target: >= 0.5x on each).
 """
@@ -115,7 +116,7 @@ class Result:
     server: str
     cold: float = 0.0
     seconds: dict[str, float] = field(default_factory=dict)
-    idle_rss_mb: float | None = None
+    idle_mb: float | None = None
 
 
 def best(repeat: int, action: Callable[[], object]) -> float:
@@ -127,11 +128,13 @@ def best(repeat: int, action: Callable[[], object]) -> float:
     return min(times)
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def pss_mb(pid: int) -> float:
+    """Proportional set size: shared pages split among the processes sharing them (fair to
+    Dovecot's process per session; the same as RSS for maild's single process)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+    raise RuntimeError("no Pss")
 
 
 def measure(name: str, port: int, repeat: int, idle: int, pids: Callable[[], list[int]]) -> Result:
@@ -149,15 +152,15 @@ def measure(name: str, port: int, repeat: int, idle: int, pids: Callable[[], lis
     result.seconds["store 1000"] = best(repeat, lambda: client.command(f"STORE 1:1000 {next(flips)}FLAGS (\\Flagged)"))
     client.close()
     if idle:
-        before = sum(rss_mb(pid) for pid in pids())
+        before = sum(pss_mb(pid) for pid in pids())
         sessions = []
         for _ in range(idle):
             session = login(port)
             session.start_idle()
             sessions.append(session)
         time.sleep(1)
-        result.idle_rss_mb = sum(rss_mb(pid) for pid in pids())
-        print(f"{name}: RSS {before:.0f} MB before, {result.idle_rss_mb:.0f} MB with {idle} idle sessions", file=sys.stderr)
+        result.idle_mb = sum(pss_mb(pid) for pid in pids())
+        print(f"{name}: memory (PSS) {before:.0f} MB before, {result.idle_mb:.0f} MB with {idle} idle sessions", file=sys.stderr)
         for session in sessions:
             session.close()
     return result
@@ -200,6 +203,9 @@ default_login_user = dovenull
 default_internal_user = dovecot
 default_process_limit = {processes}
 default_client_limit = {clients}
+protocol imap {{
+  mail_max_userip_connections = {clients}
+}}
 service imap-login {{
   inet_listener imap {{
     port = 0
@@ -270,15 +276,15 @@ def main() -> None:
         ours = run_maild(root / "maild", source, args.repeat, args.idle)
         theirs = run_dovecot(root / "dovecot", source, cert, key, args.repeat, args.idle)
     print(f"{'server':8} {'cold login s':>12} " + " ".join(f"{op + ' ms':>22}" for op in OPERATIONS)
-          + f" {'idle RSS MB':>12}")
+          + f" {'idle MB':>12}")
     for r in (ours, theirs):
-        rss = f"{r.idle_rss_mb:12.0f}" if r.idle_rss_mb is not None else f"{'-':>12}"
+        rss = f"{r.idle_mb:12.0f}" if r.idle_mb is not None else f"{'-':>12}"
         print(f"{r.server:8} {r.cold:12.2f} " + " ".join(f"{1000 * r.seconds[op]:22.1f}" for op in OPERATIONS)
               + f" {rss}")
     ratios = ", ".join(f"{op} {theirs.seconds[op] / ours.seconds[op]:.2f}x" for op in OPERATIONS)
     print(f"maild throughput relative to Dovecot (target >= 0.5x): {ratios}")
-    if ours.idle_rss_mb is not None:
-        print(f"maild with {args.idle} idle IMAP sessions: {ours.idle_rss_mb:.0f} MB RSS (target < 150 MB)")
+    if ours.idle_mb is not None:
+        print(f"maild with {args.idle} idle IMAP sessions: {ours.idle_mb:.0f} MB (target < 150 MB)")
 
 
 if __name__ == "__main__":

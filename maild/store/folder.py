@@ -131,6 +131,7 @@ class Folder:
         self._written: dict[int, Message | None] = {}
         self._published: dict[int, asyncio.Future[None]] = {}
         self._header_cache: dict[int, bytes] = {}
+        self._snapshot: list[int] | None = None
         self._header_cache_bytes = 0
 
     # ---- loading -------------------------------------------------------------------------
@@ -165,6 +166,12 @@ class Folder:
 
     def __len__(self) -> int:
         return len(self.uids)
+
+    def snapshot(self) -> list[int]:
+        """The current UIDs as a list shared by every caller until the next change: never mutate it."""
+        if self._snapshot is None:
+            self._snapshot = list(self.uids)
+        return self._snapshot
 
     @property
     def busy(self) -> bool:
@@ -311,6 +318,7 @@ class Folder:
                 for message in ready:
                     self._state.messages[message.uid] = message
                     self.uids.append(message.uid)
+                self._snapshot = None
                 self._state.uidnext = max(self._state.uidnext, done[-1] + 1)
                 self._publish([Change("exists", m.uid, origin) for m in ready])
                 for uid in done:
@@ -405,6 +413,7 @@ class Folder:
                 self._header_cache_bytes -= len(self._header_cache.pop(message.uid, b""))
                 position = bisect.bisect_left(self.uids, message.uid)
                 del self.uids[position]
+            self._snapshot = None
             self._publish([Change("expunge", m.uid, origin) for m in victims])
             return [m.uid for m in victims]
 
