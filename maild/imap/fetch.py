@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from maild.imap.parser import Atom, BadCommand, Token
 from maild.imap.responses import flag_list, internal_date
 from maild.store import Message
-from maild.store.mime import Part, body_structure, parse
+from maild.store.mime import Part, body_structure, header_end, parse
 
 MACROS = {
     "ALL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"),
@@ -139,23 +139,43 @@ def _locate(tree: Part, path: tuple[int, ...]) -> Part | None:
     return node
 
 
-def section_bytes(data: bytes, tree: Part, section: BodySection) -> bytes:
-    node = _locate(tree, section.part) if section.part else tree
+class _Source:
+    """One message's bytes; its MIME tree is parsed only if a part is asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.body_start = header_end(data)
+        self._tree: Part | None = None
+
+    @property
+    def tree(self) -> Part:
+        if self._tree is None:
+            self._tree = parse(self.data)
+        return self._tree
+
+
+def section_bytes(source: _Source, section: BodySection) -> bytes:
+    data = source.data
+    if not section.part:
+        if section.text == "HEADER":
+            return data[:source.body_start]
+        if section.text.startswith("HEADER.FIELDS"):
+            return _header_fields(data[:source.body_start], section.fields, section.text == "HEADER.FIELDS")
+        return data[source.body_start:] if section.text == "TEXT" else data
+    node = _locate(source.tree, section.part)
     if node is None:
         return b""
     if section.text == "MIME":
         return data[node.start:node.body_start]
-    if section.part and section.text in ("HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT"):
+    if section.text:  # HEADER, HEADER.FIELDS(.NOT) or TEXT of an attached message/rfc822
         if node.message is None:
             return b""
         node = node.message
-    if section.text == "HEADER":
-        return data[node.start:node.body_start]
-    if section.text.startswith("HEADER.FIELDS"):
-        return _header_fields(data[node.start:node.body_start], section.fields, section.text == "HEADER.FIELDS")
-    if section.text == "TEXT" or section.part:
-        return data[node.body_start:node.end]
-    return data[node.start:node.end]
+        if section.text == "HEADER":
+            return data[node.start:node.body_start]
+        if section.text.startswith("HEADER.FIELDS"):
+            return _header_fields(data[node.start:node.body_start], section.fields, section.text == "HEADER.FIELDS")
+    return data[node.body_start:node.end]
 
 
 def _partial(content: bytes, partial: tuple[int, int | None] | None) -> bytes:
@@ -176,7 +196,7 @@ def render(request: FetchRequest, message: Message, data: bytes | None, recent: 
         names.append("FLAGS")
     if modseq and "MODSEQ" not in names:
         names.append("MODSEQ")
-    tree = parse(data) if data is not None else None
+    source = _Source(data) if data is not None else None
     for name in names:
         if name == "UID":
             items.append(b"UID %d" % message.uid)
@@ -190,18 +210,18 @@ def render(request: FetchRequest, message: Message, data: bytes | None, recent: 
             items.append(b"MODSEQ (%d)" % message.modseq)
         elif name in ("ENVELOPE", "BODYSTRUCTURE"):
             items.append(name.encode() + b" " + _cached(message, name))
-        elif data is not None and tree is not None:
+        elif source is not None:
             if name == "BODY":
-                items.append(b"BODY " + body_structure(data, tree, extended=False))
+                items.append(b"BODY " + body_structure(source.data, source.tree, extended=False))
             elif name == "RFC822":
-                items.append(b"RFC822 " + _literal(data))
+                items.append(b"RFC822 " + _literal(source.data))
             elif name == "RFC822.HEADER":
-                items.append(b"RFC822.HEADER " + _literal(data[:tree.body_start]))
+                items.append(b"RFC822.HEADER " + _literal(source.data[:source.body_start]))
             elif name == "RFC822.TEXT":
-                items.append(b"RFC822.TEXT " + _literal(data[tree.body_start:]))
-    if data is not None and tree is not None:
+                items.append(b"RFC822.TEXT " + _literal(source.data[source.body_start:]))
+    if source is not None:
         for section in request.sections:
-            items.append(section.label + b" " + _literal(_partial(section_bytes(data, tree, section), section.partial)))
+            items.append(section.label + b" " + _literal(_partial(section_bytes(source, section), section.partial)))
     return b"(" + b" ".join(items) + b")"
 
 

@@ -35,8 +35,9 @@ class Part:
     message: Part | None = None  # the encapsulated message of message/rfc822
 
 
-def _header_end(data: bytes, start: int, end: int) -> int:
+def header_end(data: bytes, start: int = 0, end: int | None = None) -> int:
     """Offset where the body starts (after the blank line), or `end` if there is no body."""
+    end = len(data) if end is None else end
     if data.startswith(b"\r\n", start):
         return start + 2
     if data.startswith(b"\n", start):
@@ -51,7 +52,7 @@ def parse(data: bytes, start: int = 0, end: int | None = None, default: str = "t
     end = len(data) if end is None else end
     budget = [MAX_PARTS] if budget is None else budget
     budget[0] -= 1
-    body_start = _header_end(data, start, end)
+    body_start = header_end(data, start, end)
     headers = _parser.parsebytes(data[start:body_start])
     if headers.get("content-type") is None:
         maintype, subtype = default.split("/")
