@@ -316,3 +316,51 @@ def test_condstore_modseq_changedsince_and_unchangedsince(server: ImapNode) -> N
     assert len(data) == 1 and data[0].startswith(b"2 (FLAGS (\\Seen")  # type: ignore[union-attr]
     typ, data = client._simple_command("STORE", "1", "(UNCHANGEDSINCE 1)", "+FLAGS", "\\Flagged")  # type: ignore[attr-defined]
     assert typ == "OK" and data[-1].startswith(b"[MODIFIED 1]")  # type: ignore[union-attr]
+
+
+FORWARDED = (b"From: dave@example.org\r\nSubject: Fwd: minutes\r\nMIME-Version: 1.0\r\n"
+             b"Content-Type: multipart/mixed; boundary=outer\r\n\r\n--outer\r\nContent-Type: text/plain\r\n\r\n"
+             b"See below.\r\n--outer\r\nContent-Type: message/rfc822\r\n\r\nFrom: erin@example.org\r\n"
+             b"Subject: minutes\r\nContent-Type: multipart/alternative; boundary=inner\r\n\r\n--inner\r\n"
+             b"Content-Type: text/plain\r\n\r\nplain minutes\r\n--inner\r\nContent-Type: text/html\r\n\r\n"
+             b"<p>html minutes</p>\r\n--inner--\r\n\r\n--outer--\r\n")
+
+
+def test_sections_of_an_attached_message(server: ImapNode) -> None:
+    append(server, FORWARDED)
+    client = server.client()
+    _, data = client.fetch("1", "(BODY.PEEK[2.HEADER] BODY.PEEK[2.1] BODY.PEEK[2.2] BODY.PEEK[2.TEXT]<0.9> "
+                                "BODY.PEEK[2.MIME] BODY.PEEK[3] BODYSTRUCTURE)")
+    assert data[0][1] == b"From: erin@example.org\r\nSubject: minutes\r\n" \
+                         b"Content-Type: multipart/alternative; boundary=inner\r\n\r\n"  # type: ignore[index]
+    assert data[1][1] == b"plain minutes"  # type: ignore[index]
+    assert data[2][1] == b"<p>html minutes</p>"  # type: ignore[index]
+    assert data[3][1] == b"--inner\r\n"  # type: ignore[index]
+    assert data[4][1] == b"Content-Type: message/rfc822\r\n\r\n"  # type: ignore[index]
+    assert data[5][1] == b""  # type: ignore[index]  # no part 3
+    structure = data[0][0]  # type: ignore[index]
+    assert b'"MESSAGE" "RFC822" NIL NIL NIL "7BIT"' in structure and b'(NIL "minutes" ((NIL NIL "erin"' in structure  # type: ignore[operator]
+
+
+def test_copy_over_quota_copies_nothing(tmp_path: Path, dns: DnsServer) -> None:
+    with imap_node(tmp_path, dns, quota_bytes=3_000) as server:
+        body = b"Subject: half\r\n\r\n" + b"z" * 1_200 + b"\r\n"
+        append(server, body, body)
+        client = server.client()
+        typ, data = client.copy("1:2", "Archive")
+        assert typ == "NO" and data[0].startswith(b"[OVERQUOTA]")  # type: ignore[union-attr]
+        assert client.status("Archive", "(MESSAGES)")[1] == [b'"Archive" (MESSAGES 0)']
+
+
+def test_commands_pipelined_after_starttls_are_refused(server: ImapNode) -> None:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=20)
+    sock.recv(4096)
+    sock.sendall(b"a1 STARTTLS\r\na2 LOGIN bob@example.test x\r\n")
+    reply = b""
+    while b"a1 " not in reply:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    assert b"* BYE" in reply and b"a1 NO" in reply
+    sock.close()
