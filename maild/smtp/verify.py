@@ -17,9 +17,11 @@ from typing import TypeVar
 
 import dkim
 import dns.exception
+import dns.nameserver
 import dns.resolver
 import spf
 
+from maild.queue.routing import _split_host_port as split_host_port
 from maild.smtp.trace import header_safe
 
 log = logging.getLogger(__name__)
@@ -32,21 +34,15 @@ _DKIM_TAG = re.compile(rb"(?:^|;)\s*([ds])\s*=\s*([^;\s]+)")
 
 
 def make_resolver(nameservers: tuple[str, ...]) -> dns.resolver.Resolver:
-    """A resolver for `ip` or `ip:port` nameservers; the system's when none are configured."""
+    """A resolver for the bundle's nameservers (`ip`, `ip:port`, `[v6]:port`), the same syntax
+    the outbound queue reads; the system's resolver when none are configured."""
     if not nameservers:
         resolver = dns.resolver.Resolver()
     else:
         resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [server.rpartition(":")[0] if _has_port(server) else server for server in nameservers]
-        ports = {server.rpartition(":")[0]: int(server.rpartition(":")[2]) for server in nameservers if _has_port(server)}
-        resolver.nameserver_ports = ports
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(*split_host_port(entry, 53)) for entry in nameservers]
     resolver.lifetime = LOOKUP_TIMEOUT
     return resolver
-
-
-def _has_port(server: str) -> bool:
-    """`1.2.3.4:53` has a port; `::1` (IPv6, several colons) does not."""
-    return server.count(":") == 1
 
 
 def _spf_lookup(name: str, qtype: str, strict: bool = True, timeout: float = LOOKUP_TIMEOUT) -> list[tuple]:
