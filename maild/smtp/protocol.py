@@ -22,6 +22,8 @@ CRLF = b"\r\n"
 
 def unstuff(data: bytes) -> bytes:
     """Undo SMTP dot-stuffing (RFC 5321 4.5.2): drop the first dot of every line that has one."""
+    if not data.startswith(b".") and CRLF + b"." not in data:
+        return data  # the common case: no copies of a large message
     return (CRLF + data).replace(CRLF + b".", CRLF)[len(CRLF):]
 
 
@@ -126,7 +128,8 @@ class MailSMTP(SMTP):
                     data += await reader.readexactly(overrun.consumed)
                 end = len(data) - len(DOT_LINE)
                 if data.endswith(DOT_LINE) and (end == 0 or data[end - 2:end] == CRLF):
-                    return None if dropped else bytes(data[:end])
+                    del data[end:]
+                    return None if dropped else bytes(data)
                 if limit and len(data) > limit:
                     dropped = True
                     del data[:-2]  # keep what can still start the terminator
