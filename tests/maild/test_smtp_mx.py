@@ -4,7 +4,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import smtplib
+import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -339,3 +341,21 @@ def test_client_vanishing_mid_data_stores_nothing(maild: LiveDaemon) -> None:
     with client(maild) as smtp:
         assert smtp.sendmail("alice@sender.test", ["bob@example.test"], MESSAGE) == {}
     assert [body_after_trace(m) for m in stored_messages(maild.maildir("bob@example.test"))] == [MESSAGE]
+
+
+@pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks not installed (scripts/install-test-deps)")
+def test_swaks_open_relay_probe_is_refused_and_local_delivery_works(maild: LiveDaemon) -> None:
+    def swaks(recipient: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["swaks", "--server", "127.0.0.1", "--port", str(maild.port("mx")), "--helo", "probe.sender.test",
+             "--from", "alice@sender.test", "--to", recipient, "--header", "Subject: swaks over MX"],
+            capture_output=True, text=True, timeout=60,
+        )
+
+    relay = swaks("victim@elsewhere.test")
+    assert relay.returncode != 0 and "<** 554 5.7.1 <victim@elsewhere.test>: relay access denied" in relay.stdout
+    local = swaks("bob@example.test")
+    assert local.returncode == 0, local.stdout + local.stderr
+    [stored] = stored_messages(maild.maildir("bob@example.test"))
+    assert b"Subject: swaks over MX" in stored and b"from probe.sender.test ([127.0.0.1])" in stored
+    assert maild.queue.queued == []
