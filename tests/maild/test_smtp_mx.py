@@ -359,3 +359,12 @@ def test_swaks_open_relay_probe_is_refused_and_local_delivery_works(maild: LiveD
     [stored] = stored_messages(maild.maildir("bob@example.test"))
     assert b"Subject: swaks over MX" in stored and b"from probe.sender.test ([127.0.0.1])" in stored
     assert maild.queue.queued == []
+
+
+def test_internationalized_domain_reaches_its_idna_mailbox(tmp_path: Path, dns: DnsServer) -> None:
+    box = mailbox("jo@xn--r8jz45g.test")
+    with running_daemon(node_config(mailboxes=[box], resolver=(dns.address,)), tmp_path) as live, client(live) as smtp:
+        message = "Subject: utf8\r\n\r\nこんにちは\r\n".encode()
+        assert smtp.sendmail("alice@sender.test", ["jo@例え.test"], message, mail_options=["SMTPUTF8"]) == {}
+        [stored] = stored_messages(live.maildir(box.address))
+    assert stored.endswith(message) and "for <jo@例え.test>".encode() in stored
