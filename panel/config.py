@@ -43,8 +43,12 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         # CA bundle for the ACME server's own HTTPS (None: the system store).
         "ACME_CA_BUNDLE": env.get("TEGAMI_ACME_CA_BUNDLE"),
         "ACME_TIMEOUT": 90,
+        # Nameservers ("ip" or "ip:port", comma-separated) for DNS checks; empty: the system's.
+        "DNS_NAMESERVERS": [s.strip() for s in env.get("TEGAMI_DNS_NAMESERVERS", "").split(",") if s.strip()],
+        "DNS_TIMEOUT": float(env.get("TEGAMI_DNS_TIMEOUT", "5")),
         "ACME_RENEW_DAYS": 30,
         "BABEL_DEFAULT_LOCALE": "ja",
+        "BABEL_DEFAULT_TIMEZONE": env.get("TEGAMI_TIMEZONE", "Asia/Tokyo"),
         "LANGUAGES": ["ja", "en"],
         "PAGE_SIZE": 50,
         # argon2id defaults from passlib; tests lower the cost through this setting.
