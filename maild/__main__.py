@@ -3,9 +3,13 @@
 Refuses to start on a bad bundle (nothing valid to serve yet); once running, a bad new bundle is
 logged and the last good one stays in force. SIGTERM or SIGINT stop it cleanly.
 
+`maild archive verify|purge ...`: the compliance archive (maild/archive/cli.py).
+
 `maild quota recalc --bundle DIR --data DIR [ADDRESS ...]` recounts quota usage from the files
 (all mailboxes by default). The running daemon keeps its own count until restarted: run it with
 the daemon stopped, or restart the daemon after it.
+
+`maild cleanup`, `maild usage report` and `maild usage push`: see `maild.usage_commands`.
 """
 from __future__ import annotations
 
@@ -17,12 +21,16 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from maild import cleanup
+from maild.archive import cli as archive_cli
 from maild.bundle import BundleError, ConfigHolder, load_bundle, watch
 from maild.config import Listener
-from maild.daemon import SERVERS, Daemon
+from maild.daemon import SERVERS, Daemon, UnknownListener
 from maild.queue.worker import Queue
 from maild.runtime import Runtime
 from maild.store import Store
+from maild.usage import Reporter
+from maild.usage_commands import cleanup_main, push_main, report_main
 
 log = logging.getLogger("maild")
 IO_THREADS = 32
@@ -61,7 +69,9 @@ async def serve(args: argparse.Namespace) -> None:
     store = Store(args.data / "mail")
     queue = Queue(args.data / "queue", holder, store=store)
     runtime = Runtime(holder, store, queue, args.data)
-    daemon = Daemon(runtime, args.listen or None, services=(lambda: watch(args.bundle, holder), queue.run))
+    reporter = Reporter(holder, store, args.data)
+    daemon = Daemon(runtime, args.listen or None, services=(
+        lambda: watch(args.bundle, holder), queue.run, reporter.run, lambda: cleanup.run_daily(holder, store)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # Deliveries wait on fsync, not CPU: more of them in flight lets the disk commit them together.
@@ -103,11 +113,17 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:2] == ["quota", "recalc"]:
         return recalc(argv[2:])
+    if argv[:1] == ["archive"]:
+        return archive_cli.main(argv[1:])
+    usage_commands = {"cleanup": cleanup_main, "usage report": report_main, "usage push": push_main}
+    for words, command in usage_commands.items():
+        if argv[:len(words.split())] == words.split():
+            return command(argv[len(words.split()):])
     args = parse_args(argv)
     configure_logging(args.log_level)
     try:
         asyncio.run(serve(args))
-    except BundleError as error:
+    except (BundleError, UnknownListener) as error:
         log.error("cannot start: %s", error)
         return 2
     except OSError as error:

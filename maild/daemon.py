@@ -40,6 +40,10 @@ RESTART_PAUSE = 5.0  # seconds before a crashed background service runs again
 SHUTDOWN_GRACE = 10.0  # seconds a stop waits for messages being stored (their clients await 250)
 
 
+class UnknownListener(ValueError):
+    """The bundle names a listener kind this daemon has no server for."""
+
+
 @dataclass(frozen=True)
 class Bound:
     kind: str
@@ -59,7 +63,7 @@ class Daemon:
         """Bind every listener (all or none) and start the services; the addresses actually bound."""
         unknown = sorted({listener.kind for listener in self.listeners} - SERVERS.keys())
         if unknown:
-            raise ValueError(f"no server for listener kind(s) {', '.join(unknown)}")
+            raise UnknownListener(f"no server for listener kind(s) {', '.join(unknown)}")
         bound: list[Bound] = []
         try:
             for listener in self.listeners:

@@ -16,7 +16,7 @@ from typing import cast
 import dns.resolver
 from aiosmtpd.smtp import MISSING, AuthResult
 
-from maild import replies
+from maild import archive, replies
 from maild.auth import Outcome
 from maild.config import Config, Mailbox
 from maild.runtime import Runtime
@@ -63,6 +63,7 @@ class MailHandler:
     """What MX and submission share: EHLO keywords, routing, checks, delivery, error replies."""
 
     advertise_auth = False
+    kind = "mx"
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -94,6 +95,8 @@ class MailHandler:
                 raise Refused(replies.MESSAGE_TOO_BIG.format(limit=mailbox.max_message_bytes))
             if over_quota(self.usage_bytes(mailbox), mailbox, size or 1):
                 raise Refused(replies.OVER_QUOTA.format(address=address))
+            if self.runtime.store.pool_full(config, mailbox, size or 1):
+                raise Refused(replies.POOL_FULL.format(address=address))
         return route
 
     def recipient_refusal(self, session: MailSession, envelope: MailEnvelope) -> str | None:
@@ -114,6 +117,7 @@ class MailHandler:
         try:
             route = self.route(session.config, envelope, address)
         except Refused as refused:
+            log.info("refused RCPT from %s (%s): %s", client_ip(session), self.kind, refused.reply)
             return refused.reply
         for mailbox in route.local:
             envelope.routing.local[mailbox.id] = mailbox
@@ -140,6 +144,8 @@ class MailHandler:
         for mailbox in envelope.routing.local.values():
             if over_quota(self.usage_bytes(mailbox), mailbox, size):
                 return replies.OVER_QUOTA.format(address=mailbox.address)
+            if self.runtime.store.pool_full(config, mailbox, size):
+                return replies.POOL_FULL.format(address=mailbox.address)
         return None
 
     async def deliver(self, envelope: MailEnvelope, message: bytes) -> None:
@@ -150,6 +156,9 @@ class MailHandler:
             work.append(self.runtime.queue.enqueue(sender, list(envelope.routing.remote), message))
         async with self.runtime.inflight.track():
             await asyncio.gather(*work)
+        outbound = bool(envelope.routing.remote) and bool(sender)  # only submission relays, from owned senders
+        self.runtime.store.ledger.delivered(envelope.routing.local.values(),
+                                            sender.rpartition("@")[2].lower() if outbound else None)
 
     @staticmethod
     def hop(server: MailSMTP, session: MailSession) -> trace.Hop:
@@ -201,6 +210,8 @@ class MxHandler(MailHandler):
         assert envelope.routing.spf is not None  # started at the first accepted RCPT
         dkim = await verify.dkim_results(content, _resolver(session.config.server.resolver))
         results = verify.authentication_results(session.config.server.hostname, [await envelope.routing.spf, *dkim])
+        await archive.capture(self.runtime.data_dir, session.config, archive.Envelope(
+            "in", envelope_sender(envelope), tuple(envelope.rcpt_tos), client_ip(session)), content)
         await self.deliver(envelope, self.received(server, session, envelope, queue_id) + results + content)
         log.info("%s accepted from %s for %d recipient(s)", queue_id, client_ip(session), len(envelope.rcpt_tos))
         return replies.ACCEPTED.format()
@@ -210,6 +221,7 @@ class SubmissionHandler(MailHandler):
     """Mail from this node's own users: AUTH first (PLAIN, LOGIN), then any recipient."""
 
     advertise_auth = True
+    kind = "submission"
 
     async def handle_AUTH(self, server: MailSMTP, session: MailSession, envelope: MailEnvelope, args: list[str]) -> object:
         if self.runtime.authenticator.refused(client_ip(session)):
@@ -304,6 +316,8 @@ class SubmissionHandler(MailHandler):
         domain = session.config.domains.get(sender_domain)
         if domain is not None and domain.dkim is not None:
             headers += await signing.dkim_signature(content, domain.name, domain.dkim)
+        await archive.capture(self.runtime.data_dir, session.config, archive.Envelope(
+            "out", envelope_sender(envelope), tuple(envelope.rcpt_tos), client_ip(session), mailbox.address), content)
         await self.deliver(envelope, headers + content)
         self.runtime.send_rate.record(mailbox.id, len(envelope.rcpt_tos))
         log.info("%s submitted by %s for %d recipient(s)", queue_id, mailbox.address, len(envelope.rcpt_tos))

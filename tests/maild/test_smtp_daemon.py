@@ -1,6 +1,7 @@
 """The maild command line: start-up checks, listener overrides, clean stop, quota recount."""
 from __future__ import annotations
 
+import asyncio
 import signal
 import smtplib
 import subprocess
@@ -8,8 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from maild.bundle import ConfigHolder
+from maild.config import Listener
+from maild.daemon import Daemon, UnknownListener
+from maild.runtime import Runtime
+from maild.store import Store
 from tests.maild.dns_server import DnsServer
-from tests.maild.support import MaildProcess, free_port, mailbox, node_config, stored_messages
+from tests.maild.support import MaildProcess, RecordingQueue, free_port, mailbox, node_config, stored_messages
 
 TIMEOUT = 20
 
@@ -74,3 +82,11 @@ def test_quota_recalc_recounts_usage_from_the_files(tmp_path: Path) -> None:
     unknown = subprocess.run(maild("quota", "recalc", "--bundle", str(process.bundle_dir), "--data", str(process.data_dir),
                                    "nobody@example.test"), capture_output=True, text=True, timeout=TIMEOUT)
     assert unknown.returncode == 1 and "no such mailbox: nobody@example.test" in unknown.stderr
+
+
+def test_a_listener_kind_without_a_server_stops_start_up(tmp_path: Path) -> None:
+    config = node_config(mailboxes=[mailbox("bob@example.test")], kinds=("mx",))
+    runtime = Runtime(ConfigHolder(config), Store(tmp_path / "mail"), RecordingQueue(), tmp_path)
+    daemon = Daemon(runtime, [Listener("mx", "127.0.0.1", 0), Listener("gopher", "127.0.0.1", 0)])
+    with pytest.raises(UnknownListener, match="gopher"):
+        asyncio.run(daemon.start())
