@@ -2,17 +2,19 @@
 
 `<root>/<domain>/<local>/Maildir` is INBOX; other folders are `.Name` directories inside it.
 Open folders are cached per process and shared by every session, so changes are seen at once;
-folders nobody watches are evicted beyond `cache_size`.
+folders nobody watches are evicted beyond `cache_size` folders or `cache_messages` messages.
 """
 from __future__ import annotations
 
 import asyncio
 import os
 import shutil
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 
-from maild.config import Mailbox
+from maild.config import Config, Mailbox
+from maild.ledger import UsageLedger
 from maild.store import names
 from maild.store.folder import Folder
 from maild.store.quota import QuotaCounter, Usage
@@ -38,12 +40,18 @@ def _path_component(value: str) -> str:
 class Store:
     """Maildir storage for all mailboxes under `root`."""
 
-    def __init__(self, root: Path, cache_size: int = 256) -> None:
+    def __init__(self, root: Path, cache_size: int = 256, cache_messages: int = 200_000) -> None:
         self.root = Path(root)
         self.cache_size = cache_size
+        self.cache_messages = cache_messages
         self._folders: OrderedDict[tuple[Path, str], Folder] = OrderedDict()
         self._opening: dict[tuple[Path, str], asyncio.Task[Folder]] = {}
+        # An evicted folder still in use (a COPY in progress, say) must be found again rather
+        # than opened twice: two objects for one folder would hand out the same UIDs.
+        self._alive: weakref.WeakValueDictionary[tuple[Path, str], Folder] = weakref.WeakValueDictionary()
         self._quotas: dict[Path, QuotaCounter] = {}
+        self.ledger = UsageLedger()  # per-customer pools and the usage journal (maild.usage)
+        self._pools_primed: Config | None = None
 
     def maildir(self, mailbox: Mailbox) -> Path:
         """INBOX of `mailbox`: `<root>/<domain>/<local>/Maildir`."""
@@ -78,7 +86,23 @@ class Store:
         if counter is None:
             root.mkdir(parents=True, exist_ok=True, mode=0o700)
             counter = self._quotas[root] = QuotaCounter(root)
+            counter.observer = self.ledger.opened(mailbox, counter.usage.bytes)
         return counter
+
+    def pool_full(self, config: Config, mailbox: Mailbox, incoming: int) -> bool:
+        """Whether `incoming` more bytes would overflow the storage pool of the mailbox's customer.
+
+        The pool is the real usage of all the customer's mailboxes, kept by `self.ledger` from
+        the quota counters; the first check after a reload opens counters not yet counted.
+        """
+        if mailbox.pool_bytes <= 0:
+            return False
+        if self._pools_primed is not config:
+            for box in config.mailboxes.values():
+                if box.pool_bytes > 0 and not self.ledger.counted(box):
+                    self._quota(box)
+            self._pools_primed = config
+        return self.ledger.pool_used(mailbox.customer_id) + incoming > mailbox.pool_bytes
 
     # ---- folders -------------------------------------------------------------------------
 
@@ -87,8 +111,9 @@ class Store:
         name = names.normalize(name)
         path = self._folder_path(mailbox, name)
         key = (path, name)
-        cached = self._folders.get(key)
+        cached = self._folders.get(key) or self._alive.get(key)
         if cached is not None:
+            self._folders[key] = cached
             self._folders.move_to_end(key)
             return cached
         if name != names.INBOX and not create and not await asyncio.to_thread(path.is_dir):
@@ -100,15 +125,20 @@ class Store:
             task.add_done_callback(lambda _: self._opening.pop(key, None))
         folder = await asyncio.shield(task)
         if key not in self._folders:
-            self._folders[key] = folder
             self._evict()
+            self._folders[key] = self._alive[key] = folder
         return self._folders[key]
 
     def _evict(self) -> None:
-        idle = [key for key, folder in self._folders.items()
-                if not folder.watched and not folder.lock.locked() and not folder.busy]
-        for key in idle[: max(0, len(self._folders) - self.cache_size)]:
-            del self._folders[key]
+        """Drop least recently used folders nobody is using, past `cache_size` folders or
+        `cache_messages` indexed messages in all (an index costs about 1 KB per message)."""
+        cached = sum(len(folder) for folder in self._folders.values())
+        for key, folder in list(self._folders.items()):
+            if len(self._folders) <= self.cache_size and cached <= self.cache_messages:
+                break
+            if not folder.watched and not folder.lock.locked() and not folder.busy:
+                del self._folders[key]
+                cached -= len(folder)
 
     async def list_folders(self, mailbox: Mailbox) -> list[str]:
         """All folder names of `mailbox`, INBOX first."""
@@ -147,6 +177,7 @@ class Store:
         await folder.expunge(list(folder.uids))
         async with folder.lock:
             self._folders.pop((path, name), None)
+            self._alive.pop((path, name), None)
             await asyncio.to_thread(shutil.rmtree, path)
 
     async def rename_folder(self, mailbox: Mailbox, old: str, new: str) -> None:
@@ -174,6 +205,7 @@ class Store:
                 if self._folders[key].watched:
                     raise FolderExists(name)  # open elsewhere: refuse rather than pull it away
                 del self._folders[key]
+                self._alive.pop(key, None)
             target = self._folder_path(mailbox, new + name[len(old):])
             await asyncio.to_thread(os.rename, source, target)
 

@@ -175,3 +175,38 @@ def test_keyword_letters_follow_dovecot_keywords_file(tmp_path: Path) -> None:
     assert name.endswith(":2,Ra")
     keywords = (tmp_path / "example.com" / "bob" / "Maildir" / "dovecot-keywords").read_text()
     assert keywords == "0 $Label1\n"
+
+
+def test_unwatched_folders_are_evicted_past_the_message_budget_and_reload_intact(tmp_path: Path) -> None:
+    other = Mailbox(id=2, local_part="carol", domain="example.com", password_hash="x", quota_bytes=0,
+                    enabled=True, customer_id=1, max_message_bytes=1_000_000, sends_per_hour=None)
+
+    async def scenario() -> tuple[bool, bool, list[int]]:
+        store = Store(tmp_path, cache_messages=2)
+        for _ in range(2):
+            await store.deliver(MAILBOX, MESSAGE)
+        inbox = await store.folder(MAILBOX, "INBOX")
+        watcher = inbox.watch(lambda: None)
+        await store.deliver(other, MESSAGE)  # over budget, but bob's INBOX is watched: kept
+        kept = store._folders.get((inbox.path, "INBOX")) is inbox
+        watcher.close()
+        path = inbox.path
+        del inbox
+        await store.deliver(other, MESSAGE, folder="Junk")
+        evicted = (path, "INBOX") not in store._folders
+        return kept, evicted, list((await store.folder(MAILBOX, "INBOX")).uids)
+
+    kept, evicted, uids = run(scenario())
+    assert kept and evicted
+    assert uids == [1, 2]
+
+
+def test_a_folder_in_use_is_never_opened_twice(tmp_path: Path) -> None:
+    async def scenario() -> list[int]:
+        store = Store(tmp_path, cache_size=0)
+        inbox = await store.folder(MAILBOX, "INBOX")  # evicted at once, but still held here
+        await store.deliver(MAILBOX, MESSAGE)
+        await inbox.append(MESSAGE)
+        return list((await Store(tmp_path).folder(MAILBOX, "INBOX")).uids)
+
+    assert run(scenario()) == [1, 2]
