@@ -44,6 +44,8 @@ class Domain:
     customer_id: int
     archive: bool = False
     dkim: DkimKey | None = None
+    archive_retention_days: int = 0  # archive entries older than this are purged; 0 keeps them all
+    legal_hold: bool = False  # no archive purge while set
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,63 @@
+"""`maild archive verify|purge`: the operator's commands (cron runs purge daily)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from maild.archive.capture import ARCHIVE_DIR
+from maild.archive.journal import domains
+from maild.archive.retention import purge
+from maild.archive.verify import verify
+from maild.bundle import BundleError, load_bundle
+
+
+def _verify(args: argparse.Namespace) -> int:
+    root = args.data / ARCHIVE_DIR
+    names = [args.domain.lower()] if args.domain else domains(root)
+    failed = False
+    for name in names:
+        report = verify(root, name)
+        print(f"{name}: {report.entries} entries, {'OK' if report.ok else 'TAMPERED'}")
+        for problem in report.problems:
+            print(f"  {problem}")
+        failed = failed or not report.ok
+    return 1 if failed else 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    try:
+        config = load_bundle(args.bundle)
+    except BundleError as error:
+        print(f"maild: cannot read the bundle: {error}", file=sys.stderr)
+        return 2
+    root = args.data / ARCHIVE_DIR
+    now = datetime.now(UTC)
+    for name in domains(root):
+        domain = config.domains.get(name)
+        if domain is None:  # moved to another node or deleted: its journal stays until an operator decides
+            print(f"{name}: not in the bundle, kept")
+            continue
+        if domain.legal_hold:
+            print(f"{name}: legal hold, kept")
+            continue
+        done = purge(root, name, domain.archive_retention_days, legal_hold=domain.legal_hold, now=now)
+        if done is not None:
+            print(f"{name}: purged {done.entries} entries ({done.bytes} bytes) received before {done.cutoff}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="maild archive", description="the compliance archive")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("verify", help="check every entry's hash and the chain")
+    check.add_argument("--data", required=True, type=Path, help="maild's state directory")
+    check.add_argument("--domain", help="only this domain (default: all)")
+    check.set_defaults(run=_verify)
+    retention = commands.add_parser("purge", help="remove entries past their domain's retention")
+    retention.add_argument("--bundle", required=True, type=Path)
+    retention.add_argument("--data", required=True, type=Path)
+    retention.set_defaults(run=_purge)
+    args = parser.parse_args(argv)
+    return int(args.run(args))

@@ -1,0 +1,54 @@
+"""`maild archive purge`: drop entries older than each domain's retention, unless on legal hold.
+
+Only a prefix of the chain is ever removed, so what remains still verifies: the purge row
+records the last removed entry's number and hash, where the chain now starts. The panel imports
+purge rows into its audit log (`flask archive import-purges`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from maild.archive.journal import connect, journal_path, now_iso, writing
+
+
+@dataclass(frozen=True)
+class Purged:
+    domain: str
+    entries: int
+    bytes: int
+    cutoff: str
+
+
+def purge(root: Path, domain: str, retention_days: int, *, legal_hold: bool, now: datetime) -> Purged | None:
+    """Remove `domain`'s entries received before `now - retention_days`; None when nothing went.
+
+    A retention of 0 days keeps everything (no plan limit); a legal hold keeps everything.
+    """
+    path = journal_path(root, domain)
+    if legal_hold or retention_days <= 0 or not path.is_file():
+        return None
+    cutoff = (now - timedelta(days=retention_days)).isoformat(timespec="microseconds")
+    connection = connect(path)
+    try:
+        with writing(connection):
+            # The prefix before the first entry young enough to keep (clocks can step back).
+            keep = connection.execute("SELECT min(seq) FROM entry WHERE received_at >= ?", (cutoff,)).fetchone()[0]
+            bound = "seq < ?" if keep is not None else "seq IS NOT NULL"
+            params = (keep,) if keep is not None else ()
+            last = connection.execute(
+                f"SELECT seq, hash FROM entry WHERE {bound} ORDER BY seq DESC LIMIT 1", params).fetchone()
+            if last is None:
+                return None
+            entries, stored = connection.execute(
+                f"SELECT count(*), coalesce(sum(stored), 0) FROM entry WHERE {bound}", params).fetchone()
+            connection.execute(f"DELETE FROM search WHERE rowid IN (SELECT seq FROM entry WHERE {bound})", params)
+            connection.execute(f"DELETE FROM entry WHERE {bound}", params)
+            connection.execute(
+                "INSERT INTO purge (at, cutoff, last_seq, last_hash, entries, bytes) VALUES (?, ?, ?, ?, ?, ?)",
+                (now_iso(), cutoff, last[0], last[1], entries, stored),
+            )
+    finally:
+        connection.close()
+    return Purged(domain, int(entries), int(stored), cutoff)
