@@ -44,6 +44,8 @@ class Domain:
     customer_id: int
     archive: bool = False
     dkim: DkimKey | None = None
+    trash_days: int = 0  # cleanup: expunge Trash and Junk messages older than this; 0 = never
+    archive_days: int = 0  # cleanup: move INBOX messages older than this to Archive; 0 = never
     archive_retention_days: int = 0  # archive entries older than this are purged; 0 keeps them all
     legal_hold: bool = False  # no archive purge while set
 
@@ -61,6 +63,7 @@ class Mailbox:
     sends_per_hour: int | None  # None: unlimited
     archive: bool = False
     apop_secret: str | None = None  # encrypted; never in clear in the bundle
+    pool_bytes: int = 0  # the customer's storage pool shared by all its mailboxes; 0 = no pool
 
     @property
     def address(self) -> str:
@@ -89,6 +92,7 @@ class Server:
     queue_delay_warning: int = 4 * 3600  # seconds after arrival: one "delayed" report to the sender; 0 = never
     outbound_port: int = 25  # port dialled on MX hosts (MX records carry none); tests use a high port
     tls: tuple[TlsCertificate, ...] = ()
+    usage_interval: int = 300  # seconds between usage reports (changed mailboxes only)
 
 
 def _frozen(mapping: Mapping[str, object] | None) -> Mapping[str, object]:

@@ -40,6 +40,7 @@ SENDER_NOT_OWNED = Reply(553, "5.7.1", "<{address}>: sender address not owned by
 SENDER_REQUIRED = Reply(553, "5.7.1", "an authenticated user must give a sender address")
 MESSAGE_TOO_BIG = Reply(552, "5.3.4", "message size exceeds the limit of {limit} bytes")
 OVER_QUOTA = Reply(552, "5.2.2", "<{address}>: mailbox is full")
+POOL_FULL = Reply(452, "4.2.2", "<{address}>: the account's storage is full, try again later")
 RATE_LIMITED = Reply(451, "4.7.1", "sending limit of {limit} messages per hour reached, try again later")
 TOO_MANY_RECIPIENTS = Reply(452, "4.5.3", "too many recipients")
 LOOP_DETECTED = Reply(554, "5.4.6", "mail forwarding loop detected")

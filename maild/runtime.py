@@ -14,6 +14,7 @@ from typing import Protocol
 
 from maild.auth import Authenticator
 from maild.config import Config, Mailbox
+from maild.ledger import UsageLedger
 from maild.smtp.ratelimit import SendRate
 from maild.tls import ServerTls, TlsCache
 
@@ -38,6 +39,12 @@ class MailStore(Protocol):
         """Durable (fsync'd file and directory) before it returns."""
 
     def usage(self, mailbox: Mailbox) -> Usage: ...
+
+    def pool_full(self, config: Config, mailbox: Mailbox, incoming: int) -> bool:
+        """Whether the customer's storage pool has no room for `incoming` more bytes."""
+
+    @property
+    def ledger(self) -> UsageLedger: ...
 
 
 class OutboundQueue(Protocol):

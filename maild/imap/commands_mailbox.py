@@ -317,6 +317,8 @@ async def append(session: Session, arguments: list[Token], uid: bool) -> str:
         folder = await session.store.folder(session.mailbox, name)
     except FolderNotFound as error:
         raise No("[TRYCREATE] No such mailbox") from error
+    if session.store.pool_full(session.config, session.mailbox, len(data)):
+        raise No("[OVERQUOTA] The account's storage is full; nothing was stored")
     try:
         new_uid = await folder.append(data, flags, internal, origin=session, quota_limit=session.mailbox.quota_bytes)
     except OverQuota as error:

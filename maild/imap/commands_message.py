@@ -172,6 +172,8 @@ async def _copy(session: Session, arguments: list[Token], uid: bool) -> tuple[st
     quota = session.mailbox.quota_bytes
     if quota > 0 and session.store.usage(session.mailbox).bytes + sum(m.size for m in messages) > quota:
         raise No("[OVERQUOTA] Quota exceeded; nothing was copied")
+    if session.store.pool_full(session.config, session.mailbox, sum(m.size for m in messages)):
+        raise No("[OVERQUOTA] The account's storage is full; nothing was copied")
     copied: list[tuple[int, int]] = []
     for start in range(0, len(messages), READ_BATCH):
         batch = messages[start:start + READ_BATCH]

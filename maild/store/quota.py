@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,7 @@ class QuotaCounter:
         self._root = root
         self._lock = threading.Lock()
         self._usage = self._read() or self._rewrite()
+        self.observer: Callable[[int, int], None] | None = None  # told every (bytes, messages) delta
 
     @property
     def usage(self) -> Usage:
@@ -68,14 +70,19 @@ class QuotaCounter:
             with open(self._path, "a", encoding="ascii") as handle:
                 handle.write(f"{size} {count}\n")
                 too_big = handle.tell() > MAX_FILE_BYTES
+        if self.observer is not None:
+            self.observer(size, count)
         if too_big:
             self.recalc()
 
     def recalc(self) -> Usage:
         """Recount from the files (`maild quota recalc`)."""
         with self._lock:
+            before = self._usage
             self._usage = self._rewrite()
-            return self._usage
+        if self.observer is not None:
+            self.observer(self._usage.bytes - before.bytes, self._usage.messages - before.messages)
+        return self._usage
 
     def _read(self) -> Usage | None:
         try:

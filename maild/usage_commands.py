@@ -1,0 +1,97 @@
+"""`maild cleanup`, `maild usage report` and `maild usage push`: usage work from the command line.
+
+    maild cleanup --bundle DIR --data DIR [ADDRESS ...]      apply the domains' cleanup policies now
+    maild usage report --bundle DIR --data DIR              write a full usage report now
+    maild usage push --data DIR --url URL --token-file F    send waiting reports to a remote panel
+
+`push` is for a node whose panel is elsewhere: each report in `<data>/usage/outbox` is POSTed
+to `URL` (the panel's `/api/nodes/<name>/usage`) with the node's token, and deleted once the
+panel accepted it; a refused or failed one stays for the next run. Run it from cron.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from maild import cleanup
+from maild.bundle import BundleError, ConfigHolder, load_bundle
+from maild.config import Config
+from maild.store import Store
+from maild.usage import Reporter
+
+PUSH_TIMEOUT = 30.0
+
+
+def _node_arguments(prog: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--bundle", required=True, type=Path)
+    parser.add_argument("--data", required=True, type=Path)
+    return parser
+
+
+def _load(bundle: Path) -> Config | None:
+    try:
+        return load_bundle(bundle)
+    except BundleError as error:
+        print(f"maild: cannot read the bundle: {error}", file=sys.stderr)
+        return None
+
+
+def cleanup_main(argv: list[str]) -> int:
+    parser = _node_arguments("maild cleanup", "apply the domains' cleanup policies now")
+    parser.add_argument("addresses", nargs="*", metavar="ADDRESS", help="mailboxes to clean (default: all)")
+    args = parser.parse_args(argv)
+    config = _load(args.bundle)
+    if config is None:
+        return 2
+    wanted = {address.lower() for address in args.addresses}
+    unknown = sorted(wanted - {address.lower() for address in config.mailboxes})
+    if unknown:
+        print(f"maild: no such mailbox: {', '.join(unknown)}", file=sys.stderr)
+        return 1
+    mailboxes = [box for box in config.mailboxes.values() if not wanted or box.address.lower() in wanted]
+    store = Store(args.data / "mail")
+
+    async def run() -> None:
+        results = await cleanup.clean(store, config, mailboxes)
+        for address, freed in sorted(results.items()):
+            print(f"{address}: {freed.messages} messages, {freed.bytes} bytes freed")
+        await Reporter(ConfigHolder(config), store, args.data).report()
+
+    asyncio.run(run())
+    return 0
+
+
+def report_main(argv: list[str]) -> int:
+    args = _node_arguments("maild usage report", "write a full usage report now").parse_args(argv)
+    config = _load(args.bundle)
+    if config is None:
+        return 2
+    path = asyncio.run(Reporter(ConfigHolder(config), Store(args.data / "mail"), args.data).report(full=True))
+    print(path)
+    return 0
+
+
+def push_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="maild usage push", description="send usage reports to a remote panel")
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--url", required=True, help="https://panel.example/api/nodes/NODE/usage")
+    parser.add_argument("--token-file", required=True, type=Path, help="file holding the node's usage token")
+    args = parser.parse_args(argv)
+    token = args.token_file.read_text(encoding="utf-8").strip()
+    outbox = args.data / "usage" / "outbox"
+    failed = 0
+    for report in sorted(outbox.glob("[0-9]*.json")):
+        request = urllib.request.Request(args.url, data=report.read_bytes(), method="POST", headers={
+            "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=PUSH_TIMEOUT):
+                report.unlink()
+        except (urllib.error.URLError, OSError) as error:
+            print(f"maild: {report.name} not sent: {error}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
