@@ -5,8 +5,6 @@ logged and the last good one stays in force. SIGTERM or SIGINT stop it cleanly.
 
 `maild archive verify|purge ...`: the compliance archive (maild/archive/cli.py).
 
-`maild archive verify|purge ...`: the compliance archive (maild/archive/cli.py).
-
 `maild quota recalc --bundle DIR --data DIR [ADDRESS ...]` recounts quota usage from the files
 (all mailboxes by default). The running daemon keeps its own count until restarted: run it with
 the daemon stopped, or restart the daemon after it.
@@ -24,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from maild import cleanup
-from maild.archive import cli as archive_cli
 from maild.archive import cli as archive_cli
 from maild.bundle import BundleError, ConfigHolder, load_bundle, watch
 from maild.config import Listener
@@ -116,8 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:2] == ["quota", "recalc"]:
         return recalc(argv[2:])
-    if argv[:1] == ["archive"]:
-        return archive_cli.main(argv[1:])
     if argv[:1] == ["archive"]:
         return archive_cli.main(argv[1:])
     usage_commands = {"cleanup": cleanup_main, "usage report": report_main, "usage push": push_main}
