@@ -45,9 +45,14 @@ def make_resolver(nameservers: tuple[str, ...]) -> dns.resolver.Resolver:
     return resolver
 
 
+def _current_resolver() -> dns.resolver.Resolver:
+    """The resolver set for this check; the system's for a caller outside `_with_resolver`."""
+    return _resolver.get(None) or dns.resolver.get_default_resolver()
+
+
 def _spf_lookup(name: str, qtype: str, strict: bool = True, timeout: float = LOOKUP_TIMEOUT) -> list[tuple]:
     """pyspf's DNSLookup contract, answered by the resolver of the current context."""
-    resolver = _resolver.get()
+    resolver = _current_resolver()
     try:
         answers = resolver.resolve(name, qtype, lifetime=min(timeout, LOOKUP_TIMEOUT), search=False)
     except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
@@ -72,7 +77,7 @@ spf.DNSLookup = _spf_lookup
 
 def _dkim_txt(name: bytes | str, timeout: float = LOOKUP_TIMEOUT) -> bytes | None:
     """dkimpy's dnsfunc contract: the TXT record's joined strings, or None."""
-    resolver = _resolver.get()
+    resolver = _current_resolver()
     qname = name.decode() if isinstance(name, bytes) else name
     try:
         answers = resolver.resolve(qname, "TXT", lifetime=min(timeout, LOOKUP_TIMEOUT), search=False)
