@@ -16,6 +16,8 @@ from maild.store.names import decode_mutf7
 
 _DATE_TIME = re.compile(r"^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$")
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+MAX_FLAGS = 64
+MAX_KEYWORD_LENGTH = 64
 STATUS_ITEMS = {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ"}
 
 
@@ -277,7 +279,9 @@ def parse_date_time(text: str) -> float:
 
 
 def check_flags(tokens: list[Token]) -> list[str]:
-    """Flags a client may set: system flags (not \\Recent) and keyword atoms."""
+    """Flags a client may set: system flags (not \\Recent) and keyword atoms, bounded in size."""
+    if len(tokens) > MAX_FLAGS:
+        raise BadCommand(f"at most {MAX_FLAGS} flags at once")
     flags = []
     for token in tokens:
         if not isinstance(token, Atom):
@@ -288,7 +292,7 @@ def check_flags(tokens: list[Token]) -> list[str]:
                 raise BadCommand(f"invalid system flag {token[:40]}")
             flags.append(canonical)
         else:
-            if any(c in token for c in "*%]") or not token:
+            if any(c in token for c in "*%]") or not token or len(token) > MAX_KEYWORD_LENGTH:
                 raise BadCommand("invalid keyword")
             flags.append(str(token))
     return flags

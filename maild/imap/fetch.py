@@ -72,7 +72,7 @@ def _section(atom: str) -> BodySection:
     partial = (int(origin), int(length) if length is not None else None) if origin is not None else None
     label_spec = ".".join(filter(None, [part_text, text]))
     if field_text is not None:
-        label_spec += " (" + " ".join(f.upper() for f in sorted(fields)) + ")"
+        label_spec += " (" + " ".join(f.strip('"') for f in field_text.split()) + ")"  # as the client wrote it
     label = f"BODY[{label_spec}]" + (f"<{origin}>" if origin is not None else "")
     return BodySection(label.encode(), part, text, fields, kind.upper() == "BODY.PEEK", partial)
 
