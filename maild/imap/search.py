@@ -30,6 +30,7 @@ _FLAG_KEYS = {
 }
 _ADDRESS_KEYS = {"BCC", "CC", "FROM", "SUBJECT", "TO"}
 NEEDS_NOTHING, NEEDS_HEADER, NEEDS_ALL = 0, 1, 2
+MAX_DEPTH = 64  # NOT/OR/parentheses: a hostile line of 16,000 NOTs must not exhaust the stack
 
 
 class BadCharset(Exception):
@@ -142,12 +143,13 @@ def _body_text(candidate: Candidate) -> str:
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token], view: list[int]) -> None:
+    def __init__(self, tokens: list[Token], view: list[int], depth: int = 0) -> None:
         self.tokens = tokens
         self.position = 0
         self.view = view
         self.needs = NEEDS_NOTHING
         self.uses_modseq = False
+        self.depth = depth
 
     def next(self) -> Token:
         if self.position >= len(self.tokens):
@@ -163,9 +165,18 @@ class _Parser:
         return predicates[0] if len(predicates) == 1 else (lambda c: all(p(c) for p in predicates))
 
     def key(self) -> Predicate:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise BadCommand("search keys nested too deeply")
+        try:
+            return self._key()
+        finally:
+            self.depth -= 1
+
+    def _key(self) -> Predicate:
         token = self.next()
         if isinstance(token, list):
-            inner = _Parser(token, self.view)
+            inner = _Parser(token, self.view, self.depth)
             if not token:
                 raise BadCommand("empty search list")
             predicate = inner.keys()

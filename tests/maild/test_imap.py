@@ -364,3 +364,11 @@ def test_commands_pipelined_after_starttls_are_refused(server: ImapNode) -> None
         reply += chunk
     assert b"* BYE" in reply and b"a1 NO" in reply
     sock.close()
+
+
+def test_search_nested_too_deeply_is_bad_and_session_survives(server: ImapNode) -> None:
+    append(server, MESSAGE)
+    client = server.client()
+    with pytest.raises(imaplib.IMAP4.error, match="nested too deeply"):
+        client.search(None, " ".join(["NOT"] * 5000) + " ALL")
+    assert client.search(None, "NOT", "NOT", "ALL")[1] == [b"1"]
