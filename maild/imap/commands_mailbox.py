@@ -2,6 +2,7 @@
 LIST/LSUB, STATUS, APPEND, NAMESPACE and QUOTA (RFC 9208)."""
 from __future__ import annotations
 
+import bisect
 import datetime
 import re
 from collections.abc import Iterator
@@ -66,8 +67,8 @@ async def _select(session: Session, arguments: list[Token], readonly: bool) -> s
     session.selected, session.state = selected, State.SELECTED
     session.changed.clear()
     flags = list(SYSTEM_FLAGS) + folder.keywords
-    first_unseen = next((position + 1 for position, uid in enumerate(selected.uids)
-                         if "\\Seen" not in folder.message(uid).flags), None)  # type: ignore[union-attr]
+    unseen = folder.with_flag(selected.uids, "\\Seen", present=False)
+    first_unseen = selected.sequence_of(unseen[0]) if unseen else None
     permanent = "()" if readonly else flag_list(flags + ["\\*"]).decode()
     lines = [f"* FLAGS {flag_list(flags).decode()}",
              f"* OK [PERMANENTFLAGS {permanent}] Limited",
@@ -97,8 +98,7 @@ async def close(session: Session, arguments: list[Token], uid: bool) -> str:
     assert selected is not None
     if not selected.readonly:
         folder = selected.folder
-        deleted = [u for u in folder.uids if "\\Deleted" in folder.message(u).flags]  # type: ignore[union-attr]
-        await folder.expunge(deleted, origin=session)
+        await folder.expunge(folder.with_flag(folder.uids, "\\Deleted"), origin=session)
     session.deselect()
     return "CLOSE completed"
 
@@ -252,11 +252,11 @@ async def status(session: Session, arguments: list[Token], uid: bool) -> str:
     folder = await open_folder(session, name)
     values = {
         "MESSAGES": len(folder), "UIDNEXT": folder.uidnext, "UIDVALIDITY": folder.uidvalidity,
-        "RECENT": sum(1 for u in folder.uids if u > folder.recent_floor),
+        "RECENT": len(folder.uids) - bisect.bisect_right(folder.uids, folder.recent_floor),
         "HIGHESTMODSEQ": folder.highestmodseq,
     }
     if "UNSEEN" in wanted:
-        values["UNSEEN"] = sum(1 for u in folder.uids if "\\Seen" not in folder.message(u).flags)  # type: ignore[union-attr]
+        values["UNSEEN"] = len(folder.with_flag(folder.uids, "\\Seen", present=False))
     items = " ".join(f"{item} {values[item]}" for item in dict.fromkeys(wanted))
     session.send(b"* STATUS " + mailbox_name(name) + f" ({items})\r\n".encode())
     return "STATUS completed"

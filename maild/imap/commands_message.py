@@ -226,6 +226,5 @@ async def expunge(session: Session, arguments: list[Token], uid: bool) -> str:
         raise BadCommand("EXPUNGE takes no arguments")
     else:
         candidates = folder.uids
-    deleted = [u for u in candidates if "\\Deleted" in folder.message(u).flags]  # type: ignore[union-attr]
-    await folder.expunge(deleted, origin=session)
+    await folder.expunge(folder.with_flag(candidates, "\\Deleted"), origin=session)
     return "EXPUNGE completed"

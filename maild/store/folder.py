@@ -164,6 +164,11 @@ class Folder:
     def message(self, uid: int) -> Message | None:
         return self._state.messages.get(uid)
 
+    def with_flag(self, uids: Iterable[int], flag: str, present: bool = True) -> list[int]:
+        """The UIDs among `uids` that have (or, with present=False, lack) `flag`."""
+        messages = self._state.messages
+        return [uid for uid in uids if uid in messages and (flag in messages[uid].flags) == present]
+
     def __len__(self) -> int:
         return len(self.uids)
 
