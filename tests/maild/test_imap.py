@@ -372,3 +372,36 @@ def test_search_nested_too_deeply_is_bad_and_session_survives(server: ImapNode) 
     with pytest.raises(imaplib.IMAP4.error, match="nested too deeply"):
         client.search(None, " ".join(["NOT"] * 5000) + " ALL")
     assert client.search(None, "NOT", "NOT", "ALL")[1] == [b"1"]
+
+
+def test_close_expunges_deleted_but_unselect_and_examine_do_not(server: ImapNode) -> None:
+    append(server, MESSAGE, MESSAGE, MESSAGE)
+    client = server.client()
+    client.store("1", "+FLAGS", "\\Deleted")
+    assert client._simple_command("UNSELECT")[0] == "OK"  # type: ignore[attr-defined]
+    assert client.select("INBOX")[1] == [b"3"]
+    client.store("2", "+FLAGS", "\\Deleted")
+    client.close()
+    assert client.select("INBOX", readonly=True)[1] == [b"1"]
+    typ, data = client.store("1", "+FLAGS", "\\Seen")
+    assert typ == "NO" and data[0].startswith(b"[READ-ONLY]")  # type: ignore[union-attr]
+    client.close()
+    assert client.select("INBOX")[1] == [b"1"]
+
+
+def test_rename_inbox_moves_its_messages_and_leaves_it_empty(server: ImapNode) -> None:
+    append(server, MESSAGE, MULTIPART)
+    client = server.client(select=None)
+    assert client.rename("INBOX", "Old-Inbox")[0] == "OK"
+    assert client.status("INBOX", "(MESSAGES)")[1] == [b'"INBOX" (MESSAGES 0)']
+    client.select("Old-Inbox")
+    assert client.fetch("2", "BODY.PEEK[]")[1][0][1] == MULTIPART  # type: ignore[index]
+
+
+def test_id_enable_and_capability_after_login(server: ImapNode) -> None:
+    client = server.client(select=None)
+    assert client.xatom("ID", '("name" "pytest")')[0] == "OK"
+    assert client.response("ID")[1] == [b'("name" "Tegami maild" "vendor" "Tegami")']
+    assert client.enable("CONDSTORE")[0] == "OK"
+    _, caps = client.capability()
+    assert b"IDLE" in caps[0] and b"STARTTLS" not in caps[0] and b"AUTH=" not in caps[0]  # type: ignore[operator]
