@@ -59,7 +59,7 @@ def index() -> ResponseReturnValue:
 
 @bp.route("/new", methods=["GET", "POST"])
 def create() -> ResponseReturnValue:
-    form = PlanForm()
+    form = PlanForm(obj=plans.PlanSpec(name=""))  # a new plan starts from sensible defaults
     return form_page(form, lambda: plans.create_plan(current_actor(), form.spec()), "plans/form.html",
                      lambda new: (_("Plan %(name)s created.", name=new.name), url_for(".show", plan_id=new.id)),
                      plan=None)
