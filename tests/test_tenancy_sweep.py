@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from panel.extensions import db
 from panel.models import AuditEvent, Base, Role
-from panel.services import certificates
+from panel.services import certificates, dkim_keys
 from panel.services.actor import Actor
 from tests.conftest import login
 from tests.factories import Factory
@@ -35,6 +35,7 @@ ARGUMENT_KINDS = {
     "user_id": "user", "users": "user",
     "event_id": "event", "audit": "event",
     "certificate_id": "certificate", "certificates": "certificate",
+    "dkim_key_id": "dkim_key",
 }
 # Routes that are public or about the session itself, not about a tenant's objects.
 NOT_TENANT_DATA = {"static", "bootstrap.static", "auth.login", "auth.logout", "set_language", "acme.challenge",
@@ -78,7 +79,8 @@ def build_world(make: Factory) -> World:
                  "reseller": foreign["reseller"].id, "customer": foreign["customer"].id,
                  "node": node.id, "domain": foreign["domain"].id, "mailbox": foreign["mailbox"].id,
                  "alias": foreign["alias"].id, "user": foreign["customer_staff"].id, "event": event.id,
-                 "certificate": certificate.id},
+                 "certificate": certificate.id,
+                 "dkim_key": dkim_keys.create_key(Actor.system(), foreign["domain"].id, "ed25519-sha256").id},
         logins={"reseller": own["reseller_staff"].email, "customer": own["customer_staff"].email,
                 "mailbox": own["mailbox"].email, "acting_reseller": own["reseller_staff"].email,
                 "own_customer_id": str(own["customer"].id)},

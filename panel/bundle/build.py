@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 
 from maild.bundle import BundleContent
 from maild.config import Alias as BundleAlias
+from maild.config import DkimKey as BundleDkimKey
 from maild.config import Domain as BundleDomain
 from maild.config import Listener, Server, TlsCertificate
 from maild.config import Mailbox as BundleMailbox
-from panel.models import Alias, AliasDestination, Certificate, Customer, Domain, Mailbox, Node, Plan
+from panel.models import Alias, AliasDestination, Certificate, Customer, DkimKey, DkimState, Domain, Mailbox, Node, Plan
+from panel.services import dkim_keys
 from panel.services.certificates import private_key_pem
 
 # Development defaults (docs/bundle.md); TEGAMI_<KIND>_PORT and TEGAMI_MAILD_HOST override them.
@@ -34,6 +36,7 @@ BUNDLED_ATTRIBUTES: dict[type, frozenset[str]] = {
     Customer: frozenset({"plan_id"}),
     Plan: frozenset({"max_message_bytes", "sends_per_hour", "archiving", "allow_apop"}),
     Certificate: frozenset({"hostnames", "cert_pem", "key_encrypted", "customer_id"}),
+    DkimKey: frozenset({"domain_id", "selector", "algorithm", "private_key_encrypted", "state"}),
 }
 
 
@@ -56,10 +59,11 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
     server = Server(node=node.name, hostname=node.hostname, listeners=tuple(listeners),
                     tls=_certificates(session, node), **config.get("MAILD_SERVER", {}))
     on_node = Domain.node_id == node.id
+    signing = (DkimKey.domain_id == Domain.id) & (DkimKey.state == DkimState.ACTIVE)
     domains = session.execute(
-        select(Domain.name, Domain.status, Domain.customer_id, Plan.archiving)
+        select(Domain.name, Domain.status, Domain.customer_id, Plan.archiving, DkimKey)
         .join(Customer, Domain.customer_id == Customer.id).join(Plan, Customer.plan_id == Plan.id)
-        .where(on_node).order_by(Domain.name)
+        .outerjoin(DkimKey, signing).where(on_node).order_by(Domain.name)
     )
     mailboxes = session.execute(
         select(Mailbox.id, Mailbox.local_part, Domain.name, Mailbox.password_hash, Mailbox.quota_bytes,
@@ -70,8 +74,9 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
     )
     return BundleContent(
         server=server,
-        domains=[BundleDomain(name=name, status=status.value, customer_id=customer_id, archive=archive)
-                 for name, status, customer_id, archive in domains],
+        domains=[BundleDomain(name=name, status=status.value, customer_id=customer_id, archive=archive,
+                              dkim=_signing_key(key))
+                 for name, status, customer_id, archive, key in domains],
         mailboxes=[BundleMailbox(id=id_, local_part=local, domain=domain, password_hash=password_hash,
                                  quota_bytes=quota, enabled=enabled, customer_id=customer_id,
                                  max_message_bytes=max_bytes, sends_per_hour=per_hour, archive=archive,
@@ -80,6 +85,12 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
                    archive, apop, apop_secret in mailboxes],
         aliases=_aliases(session, on_node),
     )
+
+
+def _signing_key(key: DkimKey | None) -> BundleDkimKey | None:
+    if key is None:
+        return None
+    return BundleDkimKey(selector=key.selector, algorithm=key.algorithm, private_key_pem=dkim_keys.private_key_pem(key))
 
 
 def _aliases(session: Session, on_node: Any) -> list[BundleAlias]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from panel.bundle.build import BUNDLED_ATTRIBUTES
 from panel.bundle.publish import write_node
 from panel.extensions import db
-from panel.models import Alias, AliasDestination, Certificate, Customer, Domain, Mailbox, Node, Plan
+from panel.models import Alias, AliasDestination, Certificate, Customer, DkimKey, Domain, Mailbox, Node, Plan
 
 log = logging.getLogger(__name__)
 PENDING = "tegami.bundle.nodes"
@@ -43,7 +43,7 @@ def _node_query(model: type, ids: Iterable[int] | Select[Any]) -> Select[Any]:
         return select(Node.id).where(Node.id.in_(ids))
     if model is Domain:
         return via_domain.where(Domain.id.in_(ids))
-    if model in (Mailbox, Alias):
+    if model in (Mailbox, Alias, DkimKey):
         return via_domain.join(model, model.domain_id == Domain.id).where(model.id.in_(ids))
     if model is AliasDestination:
         return (via_domain.join(Alias, Alias.domain_id == Domain.id)
@@ -76,7 +76,7 @@ def _parents(obj: Any) -> tuple[type, set[int] | None] | None:
         return type(obj), _values(obj, "id")
     if isinstance(obj, Domain):
         return Node, _values(obj, "node_id")
-    if isinstance(obj, (Mailbox, Alias)):
+    if isinstance(obj, (Mailbox, Alias, DkimKey)):
         return Domain, _values(obj, "domain_id")
     if isinstance(obj, AliasDestination):
         return Alias, _values(obj, "alias_id")

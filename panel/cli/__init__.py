@@ -7,6 +7,7 @@ from panel.bundle.cli import bundle_group
 from panel.cli.aliases import aliases
 from panel.cli.certs import certs
 from panel.cli.customers import customers
+from panel.cli.dns import check_dns, verify  # noqa: F401 (add `check-dns` and `verify` to `domains`)
 from panel.cli.domains import domains
 from panel.cli.mailboxes import mailboxes
 from panel.cli.nodes import nodes

@@ -1,6 +1,7 @@
 """Domains, mailboxes and aliases: what a customer configures and maild serves."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -22,6 +23,8 @@ class Domain(Base):
     status: Mapped[DomainStatus] = mapped_column(
         Enum(DomainStatus, native_enum=False, length=16), default=DomainStatus.PENDING
     )
+    # The owner proves control by publishing it at _tegami-verify.<name> (services/ownership.py).
+    verify_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer: Mapped[Customer] = relationship()

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
 from panel.extensions import db
-from panel.models import Alias, AliasDestination, Customer, Domain, DomainStatus, Mailbox, Role
+from panel.models import Alias, AliasDestination, Customer, DkimKey, DnsCheck, Domain, DomainStatus, Mailbox, Role
 from panel.services import audit, limits, validation
 from panel.services.access import get_visible, require_role
 from panel.services.actor import Actor
@@ -69,6 +69,8 @@ def remove_domain(domain: Domain) -> None:
     db.session.execute(delete(AliasDestination).where(AliasDestination.alias_id.in_(alias_ids)))
     db.session.execute(delete(Alias).where(Alias.domain_id == domain.id))
     db.session.execute(delete(Mailbox).where(Mailbox.domain_id == domain.id))
+    db.session.execute(delete(DkimKey).where(DkimKey.domain_id == domain.id))
+    db.session.execute(delete(DnsCheck).where(DnsCheck.domain_id == domain.id))
     db.session.delete(domain)
 
 

@@ -32,6 +32,7 @@ BLUEPRINTS = (
     "audit",
     "acme",
     "certificates",
+    "dns",
 )
 
 

@@ -1,0 +1,201 @@
+"""A domain's DNS health: each expected record looked up and judged, the result kept.
+
+Each line says what should be published (zone-file form), what DNS returned and a status:
+ok, wrong (present but not what mail needs), missing, or timeout/servfail when DNS could not
+tell. Checks run on demand (the health page) and daily (`flask domains check-dns`).
+Storing a check is bookkeeping, not a configuration change, so it is not audited.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+import spf
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from panel.extensions import db
+from panel.models import DnsCheck, Domain, DomainStatus, Role
+from panel.services.access import get_visible, require_role
+from panel.services.actor import Actor
+from panel.services.dkim_keys import domain_keys, record_matches
+from panel.services.dns_records import Record, expected_records
+from panel.services.domains import STAFF
+from panel.services.errors import Invalid
+from panel.services.ownership import verify_ownership
+from panel.services.resolver import Answer, Outcome, Resolver, resolver
+from panel.services.transaction import unit_of_work
+
+log = logging.getLogger(__name__)
+OK, WRONG, MISSING = "ok", "wrong", "missing"
+SPF_LOOKUP_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: str
+    name: str
+    rtype: str
+    expected: str  # the zone-file line to publish
+    found: list[str]  # what DNS returned
+    status: str  # ok, wrong, missing, timeout, servfail
+    detail: str = ""  # a fact worth showing: the DMARC policy, the SPF result, the key's state
+
+
+class _SpfQuery(spf.query):  # type: ignore[misc]
+    """pyspf's evaluation with its DNS lookups answered by the panel's resolver.
+
+    pyspf reads DNS through one module-level function that maild replaces for its own use;
+    overriding the query's `dns` method keeps the panel's lookups apart from it.
+    """
+
+    def __init__(self, lookup: Resolver, ip: str, domain: str, helo: str) -> None:
+        super().__init__(i=ip, s=f"postmaster@{domain}", h=helo, querytime=SPF_LOOKUP_SECONDS)
+        self.lookup = lookup
+        self.failure: Outcome | None = None
+
+    def dns(self, name: str, qtype: str, cnames: Any = None, ignore_void: bool = False) -> list[Any]:
+        key = (str(name).rstrip(".").lower(), qtype)
+        if key not in self.cache:
+            answer = self.lookup.lookup(key[0], qtype)
+            if answer.failed:
+                self.failure = answer.outcome
+                raise spf.TempError(f"DNS {answer.outcome.value} for {key[0]}")
+            self.cache[key] = [_spf_value(qtype, record) for record in answer.records]
+        result: list[Any] = self.cache[key]
+        if not result and not ignore_void:
+            self.void_lookups += 1
+            if self.void_lookups > spf.MAX_VOID_LOOKUPS:
+                raise spf.PermError(f"Void lookup limit of {spf.MAX_VOID_LOOKUPS} exceeded")
+        return result
+
+
+def _spf_value(qtype: str, record: Any) -> Any:
+    """A record in the shape pyspf's own lookups give it."""
+    if qtype in ("A", "AAAA"):
+        return record.address
+    if qtype == "MX":
+        return record.preference, record.exchange
+    if qtype == "PTR":
+        return record.target.to_text(True)
+    return record.strings  # TXT, SPF
+
+
+def _judge(record: Record, answer: Answer, good: Callable[[list[str]], bool], detail: str = "") -> Line:
+    if answer.failed:
+        status = answer.outcome.value
+    elif answer.outcome is Outcome.MISSING:
+        status = MISSING
+    else:
+        status = OK if good(answer.texts) else WRONG
+    return Line(record.kind, record.name, record.rtype, record.bind(), answer.texts, status, detail)
+
+
+def _spf_line(record: Record, lookup: Resolver, domain: Domain) -> Line:
+    answer = lookup.lookup(record.name, "TXT")
+    policies = [text for text in answer.texts if text.lower().split(" ", 1)[0] == "v=spf1"]
+    found = Answer(answer.outcome if policies or answer.failed else Outcome.MISSING, answer.records)
+    line = replace(_judge(record, found, lambda _texts: True), found=policies)
+    if line.status != OK:
+        return line
+    if len(policies) > 1:
+        return replace(line, status=WRONG, detail="permerror: more than one SPF record")
+    query = _SpfQuery(lookup, domain.node.ip, domain.name, domain.node.hostname)
+    result, _code, explanation = query.check()
+    if result == "temperror" and query.failure is not None:
+        return replace(line, status=query.failure.value, detail=explanation)
+    detail = f"{result} ({domain.node.ip})" if result == "pass" else f"{result}: {explanation}"
+    return replace(line, status=OK if result == "pass" else WRONG, detail=detail)
+
+
+def _names(expected: str) -> Callable[[list[str]], bool]:
+    """Whether a host name (MX exchange, PTR target) among the answers is `expected`."""
+    return lambda texts: any(text.split()[-1].lower() == expected for text in texts)
+
+
+def _tag(text: str, name: str) -> str:
+    for part in text.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == name:
+            return value.strip()
+    return ""
+
+
+def run_checks(domain: Domain, lookup: Resolver) -> list[Line]:
+    """Every check of `domain`, in the order of its expected records."""
+    keys = {key.selector: key for key in domain_keys(domain.id)}
+    hostname = domain.node.hostname
+    lines = []
+    for record in expected_records(domain, keys.values()):
+        if record.kind == "spf":
+            lines.append(_spf_line(record, lookup, domain))
+        elif record.kind == "mx":
+            lines.append(_judge(record, lookup.lookup(record.name, "MX"), _names(hostname)))
+        elif record.kind == "ptr":
+            lines.append(_judge(record, lookup.lookup(record.name, "PTR"), _names(hostname)))
+        elif record.kind == "dkim":
+            key = keys[record.name.split(".", 1)[0]]
+            lines.append(_judge(record, lookup.lookup(record.name, "TXT"),
+                                lambda texts, key=key: any(record_matches(key, t) for t in texts),  # type: ignore[misc]
+                                detail=key.state.value))
+        elif record.kind == "dmarc":
+            answer = lookup.lookup(record.name, "TXT")
+            policies = [text for text in answer.texts if text.replace(" ", "").upper().startswith("V=DMARC1")]
+            found = Answer(answer.outcome if policies or answer.failed else Outcome.MISSING, answer.records)
+            line = _judge(record, found, lambda _texts: True, detail=_tag(policies[0], "p") if policies else "")
+            lines.append(replace(line, found=policies))
+        elif record.kind in ("autoconfig", "autodiscover"):
+            lines.append(_judge(record, _addresses(lookup, record.name), bool))
+        else:  # verify
+            lines.append(_judge(record, lookup.lookup(record.name, "TXT"), lambda texts: record.value in texts))
+    if not keys:
+        lines.insert(1 if domain.status is DomainStatus.PENDING else 0,
+                     Line("dkim", f"_domainkey.{domain.name}", "TXT", "", [], MISSING, "no key"))
+    return lines
+
+
+def _addresses(lookup: Resolver, name: str) -> Answer:
+    """A and, failing that, AAAA records: a name "resolves" with either."""
+    answer = lookup.lookup(name, "A")
+    return lookup.lookup(name, "AAAA") if answer.outcome is Outcome.MISSING else answer
+
+
+def _store(domain_id: int, lines: list[Line]) -> DnsCheck:
+    with unit_of_work():
+        check = db.session.scalar(select(DnsCheck).where(DnsCheck.domain_id == domain_id))
+        if check is None:
+            check = DnsCheck(domain_id=domain_id)
+            db.session.add(check)
+        check.checked_at = datetime.now(timezone.utc)
+        check.results = [asdict(line) for line in lines]
+    return check
+
+
+def check_domain(actor: Actor, domain_id: int) -> DnsCheck:
+    """Look up every record of the domain now and keep the result."""
+    require_role(actor, *STAFF)
+    domain = get_visible(actor, Domain, domain_id)
+    return _store(domain.id, run_checks(domain, resolver()))
+
+
+def last_check(domain_id: int) -> DnsCheck | None:
+    return db.session.scalar(select(DnsCheck).where(DnsCheck.domain_id == domain_id))
+
+
+def check_every_domain(actor: Actor) -> list[tuple[Domain, DnsCheck]]:
+    """The daily job: check every domain, and activate pending ones whose token has appeared."""
+    require_role(actor, Role.ADMIN)
+    lookup = resolver()
+    results = []
+    for domain in list(db.session.scalars(select(Domain).options(joinedload(Domain.node)).order_by(Domain.name))):
+        lines = run_checks(domain, lookup)
+        if any(line.kind == "verify" and line.status == OK for line in lines):
+            try:
+                verify_ownership(actor, domain.id)
+            except Invalid as error:  # the record vanished between the two lookups
+                log.warning("ownership of %s not confirmed: %s", domain.name, error)
+        results.append((domain, _store(domain.id, lines)))
+    return results
