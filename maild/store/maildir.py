@@ -36,12 +36,13 @@ class FileName:
     letters: str  # flag letters after ":2,"
 
 
-def new_base(uid: int, size: int) -> str:
-    """A unique base name for a new message file carrying its size and UID."""
+def new_base(uid: int | None, size: int) -> str:
+    """A unique base name for a new message file carrying its size and UID (if it has one yet)."""
     now = time.time()
     secs = int(now)
     usecs = int((now - secs) * 1_000_000)
-    return f"{secs}.M{usecs}P{os.getpid()}Q{next(_counter)}.{_safe_hostname()},S={size},U={uid}"
+    uid_field = "" if uid is None else f",U={uid}"
+    return f"{secs}.M{usecs:06d}P{os.getpid()}Q{next(_counter)}.{_safe_hostname()},S={size}{uid_field}"
 
 
 def parse_name(name: str) -> FileName:

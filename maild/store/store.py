@@ -15,12 +15,19 @@ from pathlib import Path
 
 from maild.config import Config, Mailbox
 from maild.ledger import UsageLedger
-from maild.store import names
+from maild.store import maildir, names
 from maild.store.folder import Folder
 from maild.store.quota import QuotaCounter, Usage
 
 SPECIAL_USE = {"Sent": "\\Sent", "Drafts": "\\Drafts", "Trash": "\\Trash", "Junk": "\\Junk", "Archive": "\\Archive"}
 SUBSCRIPTIONS_FILE = "subscriptions"
+
+
+def _write_unindexed(path: Path, data: bytes, quota: QuotaCounter) -> None:
+    """Deliver into new/ without a UID (worker thread); the next load of the folder adopts it."""
+    maildir.make_maildir(path)
+    maildir.write_durably(path, "new", maildir.new_base(None, len(data)), data)
+    quota.add(len(data), 1)
 
 
 class FolderNotFound(LookupError):
@@ -50,6 +57,8 @@ class Store:
         # than opened twice: two objects for one folder would hand out the same UIDs.
         self._alive: weakref.WeakValueDictionary[tuple[Path, str], Folder] = weakref.WeakValueDictionary()
         self._quotas: dict[Path, QuotaCounter] = {}
+        self._unindexed_writes: dict[tuple[Path, str], int] = {}
+        self._writes_done: dict[tuple[Path, str], asyncio.Event] = {}
         self.ledger = UsageLedger()  # per-customer pools and the usage journal (maild.usage)
         self._pools_primed: Config | None = None
 
@@ -66,11 +75,30 @@ class Store:
     async def deliver(self, mailbox: Mailbox, data: bytes, folder: str = names.INBOX) -> None:
         """Store `data` durably in `folder` (created if missing) before returning.
 
-        Updates the quota usage and the folder index and wakes IDLE sessions. Does not check
-        the quota: SMTP refuses over-quota mail at RCPT time (`usage()` is cheap).
+        Updates the quota usage. If the folder is open (a session has it, or it is cached) the
+        message is indexed at once and IDLE sessions are woken; otherwise it is only written to
+        `new/`, as Dovecot's LDA does, and indexed when the folder is next opened, so delivery
+        to a large folder nobody reads never loads its index. Does not check the quota: SMTP
+        refuses over-quota mail at RCPT time (`usage()` is cheap).
         """
-        target = await self.folder(mailbox, folder, create=True)
-        await target.append(data)
+        name = names.normalize(folder)
+        path = self._folder_path(mailbox, name)
+        key = (path, name)
+        if key in self._folders or key in self._alive or key in self._opening:
+            target = await self.folder(mailbox, name, create=True)
+            await target.append(data)
+            return
+        quota = self._quota(mailbox)
+        self._unindexed_writes[key] = self._unindexed_writes.get(key, 0) + 1
+        try:
+            await asyncio.to_thread(_write_unindexed, path, data, quota)
+        finally:
+            self._unindexed_writes[key] -= 1
+            if not self._unindexed_writes[key]:
+                del self._unindexed_writes[key]
+                done = self._writes_done.pop(key, None)
+                if done is not None:
+                    done.set()
 
     def usage(self, mailbox: Mailbox) -> Usage:
         """Bytes and messages stored for `mailbox`, from the incremental counter."""
@@ -120,14 +148,21 @@ class Store:
             raise FolderNotFound(name)
         task = self._opening.get(key)
         if task is None:
-            quota = self._quota(mailbox)
-            task = self._opening[key] = asyncio.ensure_future(asyncio.to_thread(Folder.open, name, path, quota))
+            task = self._opening[key] = asyncio.ensure_future(self._open(key, self._quota(mailbox)))
             task.add_done_callback(lambda _: self._opening.pop(key, None))
         folder = await asyncio.shield(task)
         if key not in self._folders:
             self._evict()
             self._folders[key] = self._alive[key] = folder
         return self._folders[key]
+
+    async def _open(self, key: tuple[Path, str], quota: QuotaCounter) -> Folder:
+        """Load a folder once the unindexed deliveries under way have landed (they are adopted
+        by the load; later ones see the folder opening and go through it)."""
+        while key in self._unindexed_writes:
+            await self._writes_done.setdefault(key, asyncio.Event()).wait()
+        path, name = key
+        return await asyncio.to_thread(Folder.open, name, path, quota)
 
     def _evict(self) -> None:
         """Drop least recently used folders nobody is using, past `cache_size` folders or

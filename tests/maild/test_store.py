@@ -185,20 +185,54 @@ def test_unwatched_folders_are_evicted_past_the_message_budget_and_reload_intact
         store = Store(tmp_path, cache_messages=2)
         for _ in range(2):
             await store.deliver(MAILBOX, MESSAGE)
+        await store.deliver(other, MESSAGE)
         inbox = await store.folder(MAILBOX, "INBOX")
         watcher = inbox.watch(lambda: None)
-        await store.deliver(other, MESSAGE)  # over budget, but bob's INBOX is watched: kept
+        await store.folder(other, "INBOX")  # over budget, but bob's INBOX is watched: kept
         kept = store._folders.get((inbox.path, "INBOX")) is inbox
         watcher.close()
         path = inbox.path
         del inbox
-        await store.deliver(other, MESSAGE, folder="Junk")
+        await store.folder(other, "Junk", create=True)
         evicted = (path, "INBOX") not in store._folders
         return kept, evicted, list((await store.folder(MAILBOX, "INBOX")).uids)
 
     kept, evicted, uids = run(scenario())
     assert kept and evicted
     assert uids == [1, 2]
+
+
+def test_delivery_to_an_unopened_folder_skips_the_index_until_it_is_opened(tmp_path: Path) -> None:
+    async def scenario() -> tuple[bool, list[int], list[int]]:
+        store = Store(tmp_path)
+        for _ in range(3):
+            await store.deliver(MAILBOX, MESSAGE)
+        maildir = store.maildir(MAILBOX)
+        indexed_early = (maildir / SNAPSHOT).exists() or (maildir / JOURNAL).exists()
+        folder = await store.folder(MAILBOX, "INBOX")
+        first = list(folder.uids)
+        await store.deliver(MAILBOX, MESSAGE)  # open now: indexed at once
+        return indexed_early, first, list(folder.uids)
+
+    indexed_early, first, later = run(scenario())
+    assert not indexed_early
+    assert first == [1, 2, 3] and later == [1, 2, 3, 4]
+    assert Store(tmp_path).usage(MAILBOX).messages == 4
+
+
+def test_opening_during_deliveries_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    async def scenario() -> tuple[list[int], list[bytes]]:
+        store = Store(tmp_path)
+        bodies = [MESSAGE + b"%d\r\n" % n for n in range(30)]
+        deliveries = [asyncio.ensure_future(store.deliver(MAILBOX, body)) for body in bodies]
+        await asyncio.sleep(0)
+        folder = await store.folder(MAILBOX, "INBOX")
+        await asyncio.gather(*deliveries)
+        return list(folder.uids), sorted([await folder.read(uid) for uid in folder.uids])
+
+    uids, stored = run(scenario())
+    assert uids == list(range(1, 31))
+    assert stored == sorted(MESSAGE + b"%d\r\n" % n for n in range(30))
 
 
 def test_a_folder_in_use_is_never_opened_twice(tmp_path: Path) -> None:
