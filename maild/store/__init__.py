@@ -3,7 +3,8 @@
 API used by the protocols (they never touch paths themselves):
 
 - `Store(root)`: `await store.deliver(mailbox, data, folder="INBOX")` stores durably, updates
-  quota and index, wakes IDLE sessions; `store.usage(mailbox)` -> `Usage(bytes, messages)`, O(1);
+  the quota, indexes the message and wakes IDLE sessions if the folder is open (else it is
+  indexed when next opened); `store.usage(mailbox)` -> `Usage(bytes, messages)`, O(1);
   `await store.recalc(mailbox)` recounts from the files.
 - `folder = await store.folder(mailbox, "INBOX")`: the shared open `Folder` with
   `folder.uidvalidity`, `folder.uids` (ascending), `folder.message(uid)` (size, flags,
