@@ -2,7 +2,9 @@
 
 The bundle's certificates come first (the first is the default); when it has none, a self-signed
 certificate for the node's hostname is generated once into the data directory and reused.
-Contexts are kept per certificate so that SNI can pick among them later.
+Every listener hands connections the default context; its SNI callback switches each handshake
+to the context whose certificate covers the name the client asked for (customers' own mail
+hostnames), falling back to the node's certificate for unknown names or no name at all.
 """
 from __future__ import annotations
 
@@ -25,15 +27,46 @@ CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20"
 SELF_SIGNED_DAYS = 3650
 
 
+def covers(names: tuple[str, ...], hostname: str) -> bool:
+    """Whether certificate `names` cover `hostname`; a wildcard stands for exactly one label."""
+    hostname = hostname.lower().rstrip(".")
+    for name in names:
+        name = name.lower()
+        if name == hostname:
+            return True
+        if name.startswith("*.") and "." in hostname and hostname.split(".", 1)[1] == name[2:]:
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class ServerTls:
     """The contexts built from one Config; `default` serves clients that give no known name."""
 
     contexts: tuple[tuple[TlsCertificate, ssl.SSLContext], ...]
 
+    def __post_init__(self) -> None:
+        self.default.sni_callback = self._choose
+
     @property
     def default(self) -> ssl.SSLContext:
         return self.contexts[0][1]
+
+    def for_name(self, hostname: str | None) -> ssl.SSLContext:
+        """The context whose certificate covers `hostname` (exact names before wildcards)."""
+        if hostname:
+            for exact in (True, False):
+                for certificate, context in self.contexts:
+                    names = tuple(n for n in certificate.names if n.startswith("*.") != exact)
+                    if covers(names, hostname):
+                        return context
+        return self.default
+
+    def _choose(self, connection: ssl.SSLObject | ssl.SSLSocket, hostname: str | None,
+                _context: ssl.SSLContext) -> None:
+        chosen = self.for_name(hostname)
+        if chosen is not self.default:
+            connection.context = chosen
 
 
 def server_context(certificate: TlsCertificate) -> ssl.SSLContext:
