@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dkim
@@ -14,10 +15,17 @@ from panel.services import dkim_keys
 from panel.services.dns_records import zone_snippet
 from tests.dns_support import dkim_dnsfunc, publish, serving
 from tests.factories import Factory
-from tests.test_bundle_end_to_end import TIMEOUT, PanelMaild, insecure_context, maild  # noqa: F401 (fixture)
+from tests.test_bundle_end_to_end import TIMEOUT, PanelMaild, insecure_context
 
 MESSAGE = (b"From: taro@signed.example\r\nTo: taro@signed.example\r\nSubject: signed by maild\r\n"
            b"Message-ID: <e2e@signed.example>\r\n\r\nThis message should carry a DKIM signature.\r\n")
+
+
+@pytest.fixture
+def maild(app: Flask, tmp_path: Path) -> Iterator[PanelMaild]:
+    daemon = PanelMaild(app, tmp_path)
+    yield daemon
+    daemon.stop()
 
 
 def stored_message(root: Path) -> bytes:

@@ -1,6 +1,7 @@
 """Ownership check, DNS health lines and the zone snippet, against a loopback DNS server."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -32,6 +33,11 @@ def pending_domain(make: Factory, name: str = "owned.example") -> Domain:
 
 def statuses(domain: Domain) -> dict[str, str]:
     return {line["kind"]: line["status"] for line in dns_health.check_domain(Actor.system(), domain.id).results}
+
+
+def ptr_name(domain: Domain) -> str:
+    """The reverse name of the domain's node (IPv4): 192.0.2.7 -> 7.2.0.192.in-addr.arpa."""
+    return ".".join(reversed(domain.node.ip.split("."))) + ".in-addr.arpa"
 
 
 def node_address(domain: Domain) -> dict[str, dict[str, list[str]]]:
@@ -94,18 +100,13 @@ def test_each_check_goes_red_on_a_wrong_or_missing_record(app: Flask, make: Fact
         f"{key.selector}._domainkey.red.example": {"TXT": [f'"{other_key.record_value}"']},
         "_dmarc.red.example": {"TXT": ['"not a policy"']},
         "autoconfig.red.example": {"TXT": ['"no address here"']},
-        "2.0.192.in-addr.arpa": {"NS": ["ns.example."]},
+        ptr_name(domain): {"PTR": ["mail.elsewhere.example."]},
     }
-    zone |= {dns_health_ptr(domain): {"PTR": ["mail.elsewhere.example."]}}
     with serving(app, zone):
         assert statuses(domain) == {"mx": "wrong", "spf": "wrong", "dkim": "wrong", "dmarc": "missing",
                                     "autoconfig": "missing", "autodiscover": "missing", "ptr": "wrong"}
     spf = next(line for line in dns_health.last_check(domain.id).results if line["kind"] == "spf")
     assert spf["detail"].startswith("fail")
-
-
-def dns_health_ptr(domain: Domain) -> str:
-    return ".".join(reversed(domain.node.ip.split("."))) + ".in-addr.arpa"
 
 
 def test_servfail_and_timeout_are_shown_as_such_not_as_missing(app: Flask, make: Factory, login_as, english) -> None:
@@ -114,8 +115,10 @@ def test_servfail_and_timeout_are_shown_as_such_not_as_missing(app: Flask, make:
     with serving(app, {"flaky.example": {"MX": [f"10 {domain.node.hostname}."]}}) as server:
         server.failing = {"flaky.example", "_dmarc.flaky.example"}
         assert client.post(f"/dns/{domain.id}/check").status_code == 302
-    lines = {line["kind"]: line["status"] for line in dns_health.last_check(domain.id).results}
-    assert lines["mx"] == lines["spf"] == lines["dmarc"] == "servfail"
+    results = dns_health.last_check(domain.id).results
+    assert [line["kind"] for line in results] == ["mx", "spf", "dkim", "dmarc", "autoconfig", "autodiscover", "ptr"]
+    lines = {line["kind"]: line["status"] for line in results}
+    assert lines["mx"] == lines["spf"] == lines["dmarc"] == "servfail" and lines["dkim"] == "missing"
     assert lines["autoconfig"] == "missing"
     page = client.get(f"/dns/{domain.id}").get_data(as_text=True)
     assert page.count("DNS server failure (SERVFAIL)") == 3
@@ -142,7 +145,7 @@ def test_zone_snippet_download_lists_every_record(app: Flask, make: Factory, log
                  "_dmarc.zone.example. 3600 IN TXT \"v=DMARC1; p=none; rua=mailto:postmaster@zone.example\"",
                  f"autoconfig.zone.example. 3600 IN CNAME {node.hostname}.",
                  f"autodiscover.zone.example. 3600 IN CNAME {node.hostname}.",
-                 f"{dns_health_ptr(domain)}. 3600 IN PTR {node.hostname}."):
+                 f"{ptr_name(domain)}. 3600 IN PTR {node.hostname}."):
         assert line in text.splitlines()
 
 
@@ -165,7 +168,7 @@ def test_daily_job_checks_every_domain_and_activates_verified_ones(app: Flask, m
     with serving(app, {"_tegami-verify.ready.example": {"TXT": [f'"tegami-verify={ready.verify_token}"']}}):
         result = app.test_cli_runner().invoke(args=["domains", "check-dns", "--json"])
     assert result.exit_code == 0, result.output
-    assert {row["domain"] for row in __import__("json").loads(result.output)} == {"waiting.example", "ready.example"}
+    assert {row["domain"] for row in json.loads(result.output)} == {"waiting.example", "ready.example"}
     db.session.expire_all()
     assert db.session.get(Domain, ready.id).status is DomainStatus.ACTIVE
     assert db.session.get(Domain, waiting.id).status is DomainStatus.PENDING

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from panel.extensions import db
-from panel.models import DnsCheck, Domain, DomainStatus, Role
+from panel.models import DkimKey, DnsCheck, Domain, Role
 from panel.services.access import get_visible, require_role
 from panel.services.actor import Actor
 from panel.services.dkim_keys import domain_keys, record_matches
@@ -98,7 +98,7 @@ def _spf_line(record: Record, lookup: Resolver, domain: Domain) -> Line:
     answer = lookup.lookup(record.name, "TXT")
     policies = [text for text in answer.texts if text.lower().split(" ", 1)[0] == "v=spf1"]
     found = Answer(answer.outcome if policies or answer.failed else Outcome.MISSING, answer.records)
-    line = replace(_judge(record, found, lambda _texts: True), found=policies)
+    line = replace(_judge(record, found, bool), found=policies)
     if line.status != OK:
         return line
     if len(policies) > 1:
@@ -124,6 +124,20 @@ def _tag(text: str, name: str) -> str:
     return ""
 
 
+def _dkim_line(record: Record, lookup: Resolver, key: DkimKey) -> Line:
+    answer = lookup.lookup(record.name, "TXT")
+    return _judge(record, answer, lambda texts: any(record_matches(key, text) for text in texts), key.state.value)
+
+
+def _dmarc_line(record: Record, lookup: Resolver) -> Line:
+    """Any DMARC record is OK; its policy (p=) is shown."""
+    answer = lookup.lookup(record.name, "TXT")
+    policies = [text for text in answer.texts if text.replace(" ", "").upper().startswith("V=DMARC1")]
+    found = Answer(answer.outcome if policies or answer.failed else Outcome.MISSING, answer.records)
+    line = _judge(record, found, bool, detail=_tag(policies[0], "p") if policies else "")
+    return replace(line, found=policies)
+
+
 def run_checks(domain: Domain, lookup: Resolver) -> list[Line]:
     """Every check of `domain`, in the order of its expected records."""
     keys = {key.selector: key for key in domain_keys(domain.id)}
@@ -132,28 +146,19 @@ def run_checks(domain: Domain, lookup: Resolver) -> list[Line]:
     for record in expected_records(domain, keys.values()):
         if record.kind == "spf":
             lines.append(_spf_line(record, lookup, domain))
-        elif record.kind == "mx":
-            lines.append(_judge(record, lookup.lookup(record.name, "MX"), _names(hostname)))
-        elif record.kind == "ptr":
-            lines.append(_judge(record, lookup.lookup(record.name, "PTR"), _names(hostname)))
+        elif record.kind in ("mx", "ptr"):
+            lines.append(_judge(record, lookup.lookup(record.name, record.rtype), _names(hostname)))
         elif record.kind == "dkim":
-            key = keys[record.name.split(".", 1)[0]]
-            lines.append(_judge(record, lookup.lookup(record.name, "TXT"),
-                                lambda texts, key=key: any(record_matches(key, t) for t in texts),  # type: ignore[misc]
-                                detail=key.state.value))
+            lines.append(_dkim_line(record, lookup, keys[record.name.split(".", 1)[0]]))
         elif record.kind == "dmarc":
-            answer = lookup.lookup(record.name, "TXT")
-            policies = [text for text in answer.texts if text.replace(" ", "").upper().startswith("V=DMARC1")]
-            found = Answer(answer.outcome if policies or answer.failed else Outcome.MISSING, answer.records)
-            line = _judge(record, found, lambda _texts: True, detail=_tag(policies[0], "p") if policies else "")
-            lines.append(replace(line, found=policies))
+            lines.append(_dmarc_line(record, lookup))
         elif record.kind in ("autoconfig", "autodiscover"):
             lines.append(_judge(record, _addresses(lookup, record.name), bool))
         else:  # verify
             lines.append(_judge(record, lookup.lookup(record.name, "TXT"), lambda texts: record.value in texts))
-    if not keys:
-        lines.insert(1 if domain.status is DomainStatus.PENDING else 0,
-                     Line("dkim", f"_domainkey.{domain.name}", "TXT", "", [], MISSING, "no key"))
+    if not keys:  # nothing to publish yet, but mail goes out unsigned: a red line where DKIM goes
+        after_spf = next(index for index, line in enumerate(lines) if line.kind == "spf") + 1
+        lines.insert(after_spf, Line("dkim", f"_domainkey.{domain.name}", "TXT", "", [], MISSING, "no key"))
     return lines
 
 
