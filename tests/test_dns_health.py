@@ -173,3 +173,21 @@ def test_daily_job_checks_every_domain_and_activates_verified_ones(app: Flask, m
     assert db.session.get(Domain, ready.id).status is DomainStatus.ACTIVE
     assert db.session.get(Domain, waiting.id).status is DomainStatus.PENDING
     assert dns_health.last_check(waiting.id) is not None
+
+
+@pytest.mark.parametrize("spf", [
+    '"v=spf1 include:loop.hostile.example -all"',  # includes itself forever
+    '"v=spf1 include:%{l}.%{zz}bad -all"',  # macros, one invalid
+    '"v=spf1 a:' + "x" * 70 + '.example ip4:999.1.1.1 -all"',  # label too long, impossible address
+    '"v=spf1 redirect=" "v=spf1 +all"',  # two strings, empty redirect
+])
+def test_hostile_records_are_judged_not_crashed_on(app: Flask, make: Factory, spf: str) -> None:
+    domain = make.domain(name="hostile.example")
+    zone = {
+        "hostile.example": {"TXT": [spf, '"\\255\\254 binary"']},
+        "loop.hostile.example": {"TXT": ['"v=spf1 include:hostile.example -all"']},
+        "_dmarc.hostile.example": {"TXT": ['"v=DMARC1"']},
+    }
+    with serving(app, zone):
+        lines = statuses(domain)
+    assert lines["spf"] == "wrong" and lines["dmarc"] == "ok"

@@ -64,12 +64,16 @@ class Resolver:
     def lookup(self, name: str, rdtype: str) -> Answer:
         """`rdtype` records at `name` (absolute; CNAMEs followed)."""
         try:
-            answer = self._resolver.resolve(dns.name.from_text(name), rdtype, search=False)
+            qname = dns.name.from_text(name)
+        except dns.exception.DNSException:  # not a valid DNS name (a hostile record pointing anywhere)
+            return Answer(Outcome.MISSING)
+        try:
+            answer = self._resolver.resolve(qname, rdtype, search=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return Answer(Outcome.MISSING)
         except dns.exception.Timeout:
             return Answer(Outcome.TIMEOUT)
-        except (dns.resolver.NoNameservers, dns.resolver.YXDOMAIN, dns.name.NameTooLong):
+        except dns.exception.DNSException:  # every server failed, or answered something unusable
             return Answer(Outcome.SERVFAIL)
         return Answer(Outcome.OK, tuple(answer))
 
