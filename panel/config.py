@@ -35,6 +35,8 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "SECRET_KEY": env.get("SECRET_KEY") or _persisted_secret(instance_path, "secret_key"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "BUNDLE_DIR": env.get("TEGAMI_BUNDLE_DIR", str(instance_path / "bundle")),
+        # This node's maild state directory (`maild --data`): the panel reads its mail archive there.
+        "MAILD_DATA_DIR": env.get("TEGAMI_MAILD_DATA", str(instance_path / "maild")),
         "APOP_KEY_FILE": env.get("TEGAMI_APOP_KEY_FILE", str(instance_path / "apop.key")),
         "STORAGE_KEY_FILE": env.get("TEGAMI_STORAGE_KEY_FILE", str(instance_path / "storage.key")),
         "TLS_TRUST_FILE": env.get("TEGAMI_TLS_TRUST_FILE", "/etc/ssl/certs/ca-certificates.crt"),

@@ -28,13 +28,13 @@ DEFAULT_PORTS = {
 # lock versions, prices) does not rewrite bundles.
 BUNDLED_ATTRIBUTES: dict[type, frozenset[str]] = {
     Node: frozenset({"name", "hostname"}),
-    Domain: frozenset({"name", "status", "node_id", "customer_id"}),
+    Domain: frozenset({"name", "status", "node_id", "customer_id", "legal_hold"}),
     Mailbox: frozenset({"local_part", "domain_id", "password_hash", "quota_bytes", "enabled",
                         "apop_enabled", "apop_secret"}),
     Alias: frozenset({"local_part", "domain_id"}),
     AliasDestination: frozenset({"address", "alias_id"}),
     Customer: frozenset({"plan_id"}),
-    Plan: frozenset({"max_message_bytes", "sends_per_hour", "archiving", "allow_apop"}),
+    Plan: frozenset({"max_message_bytes", "sends_per_hour", "archiving", "allow_apop", "archive_retention_days"}),
     Certificate: frozenset({"hostnames", "cert_pem", "key_encrypted", "customer_id"}),
     DkimKey: frozenset({"domain_id", "selector", "algorithm", "private_key_encrypted", "state"}),
 }
@@ -72,10 +72,11 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
         .join(Domain, Mailbox.domain_id == Domain.id).join(Customer, Domain.customer_id == Customer.id)
         .join(Plan, Customer.plan_id == Plan.id).where(on_node).order_by(Mailbox.id)
     )
+    archive_policy = _archive_policy(session, on_node)
     return BundleContent(
         server=server,
         domains=[BundleDomain(name=name, status=status.value, customer_id=customer_id, archive=archive,
-                              dkim=_signing_key(key))
+                              dkim=_signing_key(key), **archive_policy[name])
                  for name, status, customer_id, archive, key in domains],
         mailboxes=[BundleMailbox(id=id_, local_part=local, domain=domain, password_hash=password_hash,
                                  quota_bytes=quota, enabled=enabled, customer_id=customer_id,
@@ -91,6 +92,15 @@ def _signing_key(key: DkimKey | None) -> BundleDkimKey | None:
     if key is None:
         return None
     return BundleDkimKey(selector=key.selector, algorithm=key.algorithm, private_key_pem=dkim_keys.private_key_pem(key))
+
+
+def _archive_policy(session: Session, on_node: Any) -> dict[str, dict[str, Any]]:
+    """Archive retention (the plan's) and legal hold (the domain's) by domain name."""
+    rows = session.execute(
+        select(Domain.name, Plan.archive_retention_days, Domain.legal_hold)
+        .join(Customer, Domain.customer_id == Customer.id).join(Plan, Customer.plan_id == Plan.id).where(on_node)
+    )
+    return {name: {"archive_retention_days": days or 0, "legal_hold": hold} for name, days, hold in rows}
 
 
 def _aliases(session: Session, on_node: Any) -> list[BundleAlias]:

@@ -75,6 +75,8 @@ class User(Base):
         ForeignKey("customer.id", ondelete="CASCADE"), index=True
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Customer staff only: may search, read and export the customer's mail archive.
+    auditor: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

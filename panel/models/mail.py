@@ -25,6 +25,8 @@ class Domain(Base):
     )
     # The owner proves control by publishing it at _tegami-verify.<name> (services/ownership.py).
     verify_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+    # Set by an admin for litigation: the archive keeps everything past the plan's retention.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer: Mapped[Customer] = relationship()

@@ -30,6 +30,7 @@ BLUEPRINTS = (
     "nodes",
     "users",
     "audit",
+    "archive",
     "acme",
     "certificates",
     "dns",
