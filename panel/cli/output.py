@@ -14,7 +14,9 @@ import click
 from flask_babel import gettext as _
 from sqlalchemy import inspect
 
-from panel.models import Alias, Certificate, Customer, DnsCheck, Domain, Mailbox, Node, Plan, Reseller, ResellerPlan, User
+from panel.models import (
+    Alias, Certificate, Customer, DkimKey, DnsCheck, Domain, Mailbox, Node, Plan, Reseller, ResellerPlan, User,
+)
 from panel.services.limits import format_bytes
 
 # Columns never printed, in JSON or in tables: internal ones, and anything that names a secret
@@ -36,6 +38,7 @@ EXTRAS: dict[type, Callable[[Any], dict[str, Any]]] = {
                       "catch_all": a.is_catch_all,
                       "destinations": [d.address for d in a.destinations]},
     DnsCheck: lambda c: {"domain": c.domain.display_name, "problems": c.problems},
+    DkimKey: lambda k: {"record": k.record_value},
 }
 
 # Relationships EXTRAS read, loaded for a whole list in one query each rather than once per row.
@@ -61,6 +64,7 @@ TABLE_COLUMNS: dict[type, tuple[str, ...]] = {
     User: ("id", "email", "name", "role", "reseller_id", "customer_id", "is_active"),
     Certificate: ("id", "source", "hostnames", "issuer", "not_after", "auto_renew", "last_error"),
     DnsCheck: ("domain", "checked_at", "problems"),
+    DkimKey: ("id", "selector", "algorithm", "state", "created_at"),
 }
 
 
