@@ -23,6 +23,8 @@ from pathlib import Path
 
 from maild import cleanup
 from maild.archive import cli as archive_cli
+from maild.archive import retention as archive_retention
+from maild.archive.capture import ARCHIVE_DIR
 from maild.bundle import BundleError, ConfigHolder, load_bundle, watch
 from maild.config import Listener
 from maild.daemon import SERVERS, Daemon, UnknownListener
@@ -71,7 +73,8 @@ async def serve(args: argparse.Namespace) -> None:
     runtime = Runtime(holder, store, queue, args.data)
     reporter = Reporter(holder, store, args.data)
     daemon = Daemon(runtime, args.listen or None, services=(
-        lambda: watch(args.bundle, holder), queue.run, reporter.run, lambda: cleanup.run_daily(holder, store)))
+        lambda: watch(args.bundle, holder), queue.run, reporter.run, lambda: cleanup.run_daily(holder, store),
+        lambda: archive_retention.run_daily(holder, args.data / ARCHIVE_DIR)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # Deliveries wait on fsync, not CPU: more of them in flight lets the disk commit them together.

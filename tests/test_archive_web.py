@@ -167,3 +167,10 @@ def test_purges_imported_into_the_audit_log_once(world: dict[str, object]) -> No
     assert archive.import_purges(Actor.system()) == 0
     [event] = actions("archive.purge")
     assert event.detail["entries"] == 2 and event.customer_id == world["customer"].id  # type: ignore[attr-defined]
+
+
+def test_import_purges_command(app: Flask, world: dict[str, object]) -> None:
+    purge(world["root"], "other.test", 1, legal_hold=False, now=datetime.now(UTC) + timedelta(days=2))  # type: ignore[arg-type]
+    result = app.test_cli_runner().invoke(args=["archive", "import-purges"], env={"LANG": "C"})
+    assert result.exit_code == 0 and "1 purge(s) recorded" in result.output
+    assert actions("archive.purge")[0].object_id == world["other"].id  # type: ignore[attr-defined]

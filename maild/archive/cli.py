@@ -1,4 +1,4 @@
-"""`maild archive verify|purge`: the operator's commands (cron runs purge daily)."""
+"""`maild archive verify|purge`: the operator's commands (the running daemon also purges once a day)."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from maild.archive.capture import ARCHIVE_DIR
 from maild.archive.journal import domains
-from maild.archive.retention import purge
+from maild.archive.retention import purge_all
 from maild.archive.verify import verify
 from maild.bundle import BundleError, load_bundle
 
@@ -16,6 +16,9 @@ from maild.bundle import BundleError, load_bundle
 def _verify(args: argparse.Namespace) -> int:
     root = args.data / ARCHIVE_DIR
     names = [args.domain.lower()] if args.domain else domains(root)
+    if any("/" in name or name.startswith(".") for name in names):
+        print(f"maild: not a domain name: {args.domain}", file=sys.stderr)
+        return 2
     failed = False
     for name in names:
         report = verify(root, name)
@@ -32,19 +35,8 @@ def _purge(args: argparse.Namespace) -> int:
     except BundleError as error:
         print(f"maild: cannot read the bundle: {error}", file=sys.stderr)
         return 2
-    root = args.data / ARCHIVE_DIR
-    now = datetime.now(UTC)
-    for name in domains(root):
-        domain = config.domains.get(name)
-        if domain is None:  # moved to another node or deleted: its journal stays until an operator decides
-            print(f"{name}: not in the bundle, kept")
-            continue
-        if domain.legal_hold:
-            print(f"{name}: legal hold, kept")
-            continue
-        done = purge(root, name, domain.archive_retention_days, legal_hold=domain.legal_hold, now=now)
-        if done is not None:
-            print(f"{name}: purged {done.entries} entries ({done.bytes} bytes) received before {done.cutoff}")
+    for line in purge_all(args.data / ARCHIVE_DIR, config, datetime.now(UTC)):
+        print(line)
     return 0
 
 

@@ -6,11 +6,19 @@ purge rows into its audit log (`flask archive import-purges`).
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from maild.archive.journal import connect, journal_path, now_iso, writing
+from maild.archive.journal import connect, domains, journal_path, now_iso, writing
+from maild.config import Config
+from maild.runtime import ConfigSource
+
+log = logging.getLogger(__name__)
+HOUR = 3600
+DAY = 24 * HOUR
 
 
 @dataclass(frozen=True)
@@ -52,3 +60,28 @@ def purge(root: Path, domain: str, retention_days: int, *, legal_hold: bool, now
     finally:
         connection.close()
     return Purged(domain, int(entries), int(stored), cutoff)
+
+
+def purge_all(root: Path, config: Config, now: datetime) -> list[str]:
+    """One pass over every journal under `root` with the bundle's policies; a line per domain."""
+    report = []
+    for name in domains(root):
+        domain = config.domains.get(name)
+        if domain is None:  # moved to another node or deleted: its journal stays until an operator decides
+            report.append(f"{name}: not in the bundle, kept")
+        elif domain.legal_hold:
+            report.append(f"{name}: legal hold, kept")
+        else:
+            done = purge(root, name, domain.archive_retention_days, legal_hold=False, now=now)
+            if done is not None:
+                report.append(f"{name}: purged {done.entries} entries ({done.bytes} bytes) received before {done.cutoff}")
+    return report
+
+
+async def run_daily(configs: ConfigSource, root: Path) -> None:
+    """The daemon's background service: one purge pass a day, the first an hour after start."""
+    await asyncio.sleep(HOUR)
+    while True:
+        for line in await asyncio.to_thread(purge_all, root, configs.current, datetime.now(UTC)):
+            log.info("archive %s", line)
+        await asyncio.sleep(DAY)

@@ -5,6 +5,7 @@ from flask import Flask
 
 from panel.bundle.cli import bundle_group
 from panel.cli.aliases import aliases
+from panel.cli.archive import archive
 from panel.cli.certs import certs
 from panel.cli.customers import customers
 from panel.cli.dns import check_dns, verify  # noqa: F401 (add `check-dns` and `verify` to `domains`)
@@ -16,7 +17,7 @@ from panel.cli.resellers import resellers
 from panel.cli.setup import setup_command
 from panel.cli.users import users
 
-GROUPS = (plans, allowances, resellers, customers, nodes, domains, mailboxes, aliases, users, certs)
+GROUPS = (plans, allowances, resellers, customers, nodes, domains, mailboxes, aliases, users, certs, archive)
 
 
 def register_cli(app: Flask) -> None:

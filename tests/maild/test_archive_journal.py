@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 import zlib
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from maild.archive.cli import main as archive_cli
 from maild.archive.journal import Envelope, Journal
 from maild.archive.retention import purge
 from maild.archive.verify import verify
+from maild.bundle import BundleContent, write_bundle
+from tests.maild.support import domain, node_config
 
 DOMAIN = "example.test"
 HTML = ("From: Carol <carol@partner.test>\r\nTo: bob@example.test\r\nSubject: =?utf-8?b?5Lya6K2w44Gu5qGI5YaF?=\r\n"
@@ -156,3 +159,22 @@ def test_legal_hold_and_unlimited_retention_keep_everything(root: Path) -> None:
 def test_usage_counts_stored_bytes(root: Path) -> None:
     usage = reader.usage(root, DOMAIN)
     assert usage.messages == 3 and 0 < usage.bytes < len(HTML) + len(PLAIN) + 100
+
+
+def test_purge_command_follows_retention_and_legal_hold_from_the_bundle(
+        root: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    Journal(root).append("held.test", Envelope("in", "a@b.test", ("c@held.test",), "192.0.2.1", None, received(400)),
+                         PLAIN)
+    config = node_config(domains=[replace(domain(DOMAIN), archive=True, archive_retention_days=30),
+                                  replace(domain("held.test"), archive=True, archive_retention_days=30,
+                                          legal_hold=True)], kinds=())
+    bundle = tmp_path_factory.mktemp("bundle")
+    write_bundle(bundle, lambda: BundleContent(config.server, config.domains.values(), (), ()))
+    data = tmp_path_factory.mktemp("data")
+    (data / "archive").symlink_to(root)
+    assert archive_cli(["purge", "--bundle", str(bundle), "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "example.test: purged 1 entries" in out and "held.test: legal hold, kept" in out
+    assert reader.count(root, ["held.test"], reader.Query()) == 1
+    assert reader.count(root, [DOMAIN], reader.Query()) == 2
+    assert archive_cli(["verify", "--data", str(data), "--domain", "../etc"]) == 2
