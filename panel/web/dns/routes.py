@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from panel.models import DkimState, Domain, DomainStatus
 from panel.services import dkim_keys, dns_health, ownership
 from panel.services.access import get_visible
-from panel.services.dns_records import ownership_record, zone_snippet
+from panel.services.dns_records import dkim_record, ownership_record, zone_snippet
 from panel.services.errors import Invalid
 from panel.web.auth.forms import ConfirmForm
 from panel.web.dns.forms import CHECK_LABELS, KEY_STATE_LABELS, STATUS_LABELS, STATUS_STYLES, KeyForm
@@ -31,8 +31,10 @@ def _visible_domain(domain_id: int) -> Domain:
 def health(domain_id: int) -> ResponseReturnValue:
     domain = _visible_domain(domain_id)
     check = dns_health.last_check(domain.id)
+    keys = dkim_keys.domain_keys(domain.id)
     return render_template(
-        "dns/health.html", domain=domain, check=check, keys=dkim_keys.domain_keys(domain.id),
+        "dns/health.html", domain=domain, check=check, keys=keys,
+        key_records={key.id: dkim_record(domain, key).bind() for key in keys},
         ownership=ownership_record(domain) if domain.status is DomainStatus.PENDING else None,
         key_form=KeyForm(), check_labels=CHECK_LABELS, status_labels=STATUS_LABELS,
         status_styles=STATUS_STYLES, key_states=KEY_STATE_LABELS, pending=DkimState.PENDING,
