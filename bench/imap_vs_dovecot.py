@@ -23,11 +23,8 @@ script, bench/pop3_retr.py. Prints one row per server and maild/Dovecot throughp
 from __future__ import annotations
 
 import argparse
-import os
-import pwd
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -39,7 +36,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pop3_retr import MAIL_USER, PASSWORD, USER, client_context, generate_maildir  # noqa: E402
+from dovecot import dovecot_server  # noqa: E402
+from pop3_retr import PASSWORD, USER, client_context, generate_maildir  # noqa: E402
 
 from maild.tls import self_signed  # noqa: E402
 from tests.maild.support import MaildProcess, free_port, mailbox, node_config  # noqa: E402
@@ -188,23 +186,11 @@ def run_maild(work: Path, source: Path, repeat: int, idle: int) -> Result:
         return measure("maild", process.ports["imaps"], repeat, idle, lambda: [pid])
 
 
-DOVECOT_CONF = """\
-base_dir = {work}/run
-state_dir = {work}/state
-log_path = {work}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = required
-ssl_cert = <{cert}
-ssl_key = <{key}
-auth_mechanisms = plain
-mail_location = maildir:{maildir}
-default_login_user = dovenull
-default_internal_user = dovecot
-default_process_limit = {processes}
-default_client_limit = {clients}
+IMAP_SERVICE = """\
+default_process_limit = {sessions}
+default_client_limit = {sessions}
 protocol imap {{
-  mail_max_userip_connections = {clients}
+  mail_max_userip_connections = {sessions}
 }}
 service imap-login {{
   inet_listener imap {{
@@ -214,47 +200,14 @@ service imap-login {{
     port = {port}
     ssl = yes
   }}
-}}
-passdb {{
-  driver = static
-  args = password={password}
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={work}/home
-}}
-"""
+}}"""
 
 
 def run_dovecot(work: Path, source: Path, cert: Path, key: Path, repeat: int, idle: int) -> Result:
-    if shutil.which("dovecot") is None:
-        raise SystemExit("needs Debian's dovecot-imapd (apt-get install dovecot-imapd)")
-    maildir = work / "Maildir"
-    shutil.copytree(source, maildir)
-    for directory in ("run", "state", "home"):
-        (work / directory).mkdir(mode=0o755)
-    owner = pwd.getpwnam(MAIL_USER)  # Dovecot will not open mail as root
-    for path in [work / "home", maildir, *maildir.rglob("*")]:
-        os.chown(path, owner.pw_uid, owner.pw_gid)
     port = free_port()
-    conf = work / "dovecot.conf"
-    conf.write_text(DOVECOT_CONF.format(work=work, cert=cert, key=key, maildir=maildir, port=port, password=PASSWORD,
-                                        uid=owner.pw_uid, gid=owner.pw_gid, processes=idle + 100, clients=idle + 100))
-    process = subprocess.Popen(["dovecot", "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-    def pids() -> list[int]:
-        children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
-        return [process.pid, *map(int, children)]
-
-    try:
-        wait_for(port, process)
-        return measure("dovecot", port, repeat, idle, pids)
-    except (OSError, RuntimeError):
-        print((work / "dovecot.log").read_text()[-3000:], file=sys.stderr)
-        raise
-    finally:
-        process.terminate()
-        process.wait(START_TIMEOUT)
+    service = IMAP_SERVICE.format(sessions=idle + 100, port=port)
+    with dovecot_server(work, source, cert, key, "imap", service, port, PASSWORD, wait_for) as server:
+        return measure("dovecot", port, repeat, idle, server.pids)
 
 
 def main() -> None:
