@@ -122,6 +122,8 @@ class Reporter:
             # A full report opens every counter once (a file read each): off the loop.
             rows = await asyncio.to_thread(lambda: [(box, self.store.usage(box)) for box in mailboxes])
             warned = await self._warn(config, [(box, usage.bytes) for box, usage in rows])
+            if warned:  # the warnings themselves take space: report the usage after them
+                rows = [(box, self.store.usage(box)) for box, _ in rows]
             body = {
                 "version": REPORT_VERSION, "node": config.server.node,
                 "generated": datetime.now(UTC).isoformat(timespec="seconds"), "full": full,

@@ -5,7 +5,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from maild.bundle import BundleContent
@@ -28,13 +28,14 @@ DEFAULT_PORTS = {
 # lock versions, prices) does not rewrite bundles.
 BUNDLED_ATTRIBUTES: dict[type, frozenset[str]] = {
     Node: frozenset({"name", "hostname"}),
-    Domain: frozenset({"name", "status", "node_id", "customer_id", "legal_hold"}),
+    Domain: frozenset({"name", "status", "node_id", "customer_id", "trash_days", "archive_days", "legal_hold"}),
     Mailbox: frozenset({"local_part", "domain_id", "password_hash", "quota_bytes", "enabled",
                         "apop_enabled", "apop_secret"}),
     Alias: frozenset({"local_part", "domain_id"}),
     AliasDestination: frozenset({"address", "alias_id"}),
     Customer: frozenset({"plan_id"}),
-    Plan: frozenset({"max_message_bytes", "sends_per_hour", "archiving", "allow_apop", "archive_retention_days"}),
+    Plan: frozenset({"max_message_bytes", "sends_per_hour", "archiving", "allow_apop", "storage_bytes",
+                     "trash_days", "archive_days", "archive_retention_days"}),
     Certificate: frozenset({"hostnames", "cert_pem", "key_encrypted", "customer_id"}),
     DkimKey: frozenset({"domain_id", "selector", "algorithm", "private_key_encrypted", "state"}),
 }
@@ -61,14 +62,16 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
     on_node = Domain.node_id == node.id
     signing = (DkimKey.domain_id == Domain.id) & (DkimKey.state == DkimState.ACTIVE)
     domains = session.execute(
-        select(Domain.name, Domain.status, Domain.customer_id, Plan.archiving, DkimKey)
+        select(Domain.name, Domain.status, Domain.customer_id, func.coalesce(Domain.trash_days, Plan.trash_days, 0),
+               func.coalesce(Domain.archive_days, Plan.archive_days, 0), Plan.archiving, DkimKey)
         .join(Customer, Domain.customer_id == Customer.id).join(Plan, Customer.plan_id == Plan.id)
         .outerjoin(DkimKey, signing).where(on_node).order_by(Domain.name)
     )
     mailboxes = session.execute(
         select(Mailbox.id, Mailbox.local_part, Domain.name, Mailbox.password_hash, Mailbox.quota_bytes,
                Mailbox.enabled, Domain.customer_id, Plan.max_message_bytes, Plan.sends_per_hour,
-               Plan.archiving, Mailbox.apop_enabled & Plan.allow_apop, Mailbox.apop_secret)
+               Plan.archiving, Mailbox.apop_enabled & Plan.allow_apop, Mailbox.apop_secret,
+               func.coalesce(Plan.storage_bytes, 0))
         .join(Domain, Mailbox.domain_id == Domain.id).join(Customer, Domain.customer_id == Customer.id)
         .join(Plan, Customer.plan_id == Plan.id).where(on_node).order_by(Mailbox.id)
     )
@@ -76,14 +79,15 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
     return BundleContent(
         server=server,
         domains=[BundleDomain(name=name, status=status.value, customer_id=customer_id, archive=archive,
+                              trash_days=trash, archive_days=archive_after,
                               dkim=_signing_key(key), **archive_policy[name])
-                 for name, status, customer_id, archive, key in domains],
+                 for name, status, customer_id, trash, archive_after, archive, key in domains],
         mailboxes=[BundleMailbox(id=id_, local_part=local, domain=domain, password_hash=password_hash,
                                  quota_bytes=quota, enabled=enabled, customer_id=customer_id,
                                  max_message_bytes=max_bytes, sends_per_hour=per_hour, archive=archive,
-                                 apop_secret=apop_secret if apop else None)
+                                 apop_secret=apop_secret if apop else None, pool_bytes=pool)
                    for id_, local, domain, password_hash, quota, enabled, customer_id, max_bytes, per_hour,
-                   archive, apop, apop_secret in mailboxes],
+                   archive, apop, apop_secret, pool in mailboxes],
         aliases=_aliases(session, on_node),
     )
 

@@ -15,9 +15,10 @@ from panel.cli.nodes import nodes
 from panel.cli.plans import allowances, plans
 from panel.cli.resellers import resellers
 from panel.cli.setup import setup_command
+from panel.cli.usage import usage
 from panel.cli.users import users
 
-GROUPS = (plans, allowances, resellers, customers, nodes, domains, mailboxes, aliases, users, certs, archive)
+GROUPS = (plans, allowances, resellers, customers, nodes, domains, mailboxes, aliases, users, certs, usage, archive)
 
 
 def register_cli(app: Flask) -> None:

@@ -20,6 +20,9 @@ class Domain(Base):
     name: Mapped[str] = mapped_column(IDNAName, unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     node_id: Mapped[int] = mapped_column(ForeignKey("node.id"), index=True)
+    # Cleanup policy in days (maild expunges old Trash/Junk, archives old INBOX); None: the plan's.
+    trash_days: Mapped[int | None] = mapped_column(Integer)
+    archive_days: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[DomainStatus] = mapped_column(
         Enum(DomainStatus, native_enum=False, length=16), default=DomainStatus.PENDING
     )
@@ -53,6 +56,8 @@ class Mailbox(Base):
     # Reported by maild (usage issue); zero until the first report arrives.
     used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     message_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The quota warning level (80 or 95) maild last sent; 0 once usage falls back below 80%.
+    quota_warning: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     domain: Mapped[Domain] = relationship()

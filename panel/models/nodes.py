@@ -24,5 +24,7 @@ class Node(Base):
         ForeignKey("customer.id", ondelete="SET NULL"), index=True
     )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # SHA-256 of the token a remote node's `maild usage push` sends (services/usage_reports.py).
+    usage_token_hash: Mapped[str | None] = mapped_column(String(64))
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

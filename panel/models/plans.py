@@ -34,6 +34,9 @@ class Plan(Base):
     archiving: Mapped[bool] = mapped_column(Boolean, default=False)
     archive_retention_days: Mapped[int] = mapped_column(Integer, default=0)
     allow_apop: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Default cleanup policy of the customers' domains, in days; None: never.
+    trash_days: Mapped[int | None] = mapped_column(Integer)
+    archive_days: Mapped[int | None] = mapped_column(Integer)
     tier: Mapped[Tier] = mapped_column(Enum(Tier, native_enum=False, length=16))
     price_per_mailbox: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
     setup_fee: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))

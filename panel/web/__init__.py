@@ -34,6 +34,8 @@ BLUEPRINTS = (
     "acme",
     "certificates",
     "dns",
+    "usage",
+    "usage_api",
 )
 
 

@@ -1,0 +1,1 @@
+"""Usage dashboards, history charts, billing and CSV exports (issue 8)."""

@@ -1,0 +1,1 @@
+"""The API a remote mail node pushes its usage reports to."""
