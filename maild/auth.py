@@ -104,8 +104,8 @@ class Authenticator:
         if self.throttle.refused(*keys):
             return LoginResult(Outcome.THROTTLED)
         mailbox = config.mailbox(address)
-        hashed = mailbox.password_hash if mailbox is not None and mailbox.enabled else _DUMMY_HASH
-        valid = await asyncio.to_thread(_verify, password, hashed)
+        hashes = (mailbox.password_hash, *mailbox.app_password_hashes) if mailbox is not None and mailbox.enabled else (_DUMMY_HASH,)
+        valid = await asyncio.to_thread(_verify_any, password, hashes)
         if valid and mailbox is not None and mailbox.enabled:
             self.throttle.clear(keys[0])
             self.throttle.clear(keys[1])
@@ -116,6 +116,11 @@ class Authenticator:
         if delay:
             await asyncio.sleep(delay)
         return LoginResult(Outcome.INVALID)
+
+
+def _verify_any(password: str, hashes: tuple[str, ...]) -> bool:
+    """The mailbox password or any of its app passwords (docs/bundle.md `app_password_hashes`)."""
+    return any(_verify(password, hashed) for hashed in hashes)
 
 
 def _verify(password: str, hashed: str) -> bool:

@@ -51,6 +51,17 @@ class Domain:
 
 
 @dataclass(frozen=True)
+class Vacation:
+    """An auto-reply (RFC 3834) sent while `start` <= today <= `end` (ISO dates; empty = open)."""
+
+    subject: str
+    body: str
+    start: str = ""
+    end: str = ""
+    interval_days: int = 7  # at most one reply per sender in this many days
+
+
+@dataclass(frozen=True)
 class Mailbox:
     id: int
     local_part: str
@@ -63,6 +74,10 @@ class Mailbox:
     sends_per_hour: int | None  # None: unlimited
     archive: bool = False
     apop_secret: str | None = None  # encrypted; never in clear in the bundle
+    app_password_hashes: tuple[str, ...] = ()  # passlib hashes; each logs in like the password
+    forward_to: tuple[str, ...] = ()  # addresses every delivered message is also sent to
+    forward_keep_copy: bool = True  # False: forwarded mail is not stored here
+    vacation: Vacation | None = None
     pool_bytes: int = 0  # the customer's storage pool shared by all its mailboxes; 0 = no pool
 
     @property

@@ -16,7 +16,7 @@ from typing import cast
 import dns.resolver
 from aiosmtpd.smtp import MISSING, AuthResult
 
-from maild import archive, replies
+from maild import archive, local_delivery, replies
 from maild.auth import Outcome
 from maild.config import Config, Mailbox
 from maild.runtime import Runtime
@@ -151,7 +151,7 @@ class MailHandler:
     async def deliver(self, envelope: MailEnvelope, message: bytes) -> None:
         """Local copies into the store, the rest into the queue; durable when this returns."""
         sender = envelope_sender(envelope)
-        work = [self.runtime.store.deliver(mailbox, message) for mailbox in envelope.routing.local.values()]
+        work = [local_delivery.deliver(self.runtime, sender, mailbox, message) for mailbox in envelope.routing.local.values()]
         if envelope.routing.remote:
             work.append(self.runtime.queue.enqueue(sender, list(envelope.routing.remote), message))
         async with self.runtime.inflight.track():
