@@ -114,7 +114,7 @@ def test_zip_export_round_trips_the_received_bytes(client: FlaskClient, world: d
     raw = client.get(f"/archive/domains/{world['domain'].id}/messages/1.eml")  # type: ignore[attr-defined]
     assert raw.get_data() == HTML
     [event] = actions("archive.export")
-    assert event.detail["format"] == "zip" and event.detail["messages"] == 2
+    assert event.detail["format"] == "zip" and event.detail["results"] == 2
 
 
 def test_mbox_export_of_a_filtered_result_set(client: FlaskClient, world: dict[str, object]) -> None:
@@ -139,7 +139,7 @@ def test_admin_searches_everything_and_places_a_legal_hold(app: Flask, client: F
     node = db.session.scalars(select(Node)).one()
     [bundled] = [d for d in node_content(db.session, node, app.config).domains if d.name == "corp.test"]
     assert bundled.legal_hold and bundled.archive_retention_days == 30
-    assert actions("archive.legal_hold")[0].detail["hold"] is True
+    assert actions("archive.legal_hold")[0].detail["legal_hold"] is True
 
 
 def test_customer_cannot_place_a_legal_hold(client: FlaskClient, world: dict[str, object]) -> None:

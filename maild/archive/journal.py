@@ -95,8 +95,11 @@ def journal_path(root: Path, domain: str) -> Path:
     return root / name / FILENAME
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL and full fsync."""
+def connect(path: Path, *, readonly: bool = False, durable: bool = True) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL and full fsync.
+
+    `durable=False` skips the fsync per commit: only for bulk loads that can be redone (benchmarks).
+    """
     if readonly:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
                                      check_same_thread=False)
@@ -106,7 +109,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if not readonly:
         connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute(f"PRAGMA synchronous = {'FULL' if durable else 'OFF'}")
         connection.executescript(SCHEMA)
     return connection
 
@@ -135,8 +138,9 @@ def chain_head(connection: sqlite3.Connection) -> tuple[int, str]:
 class Journal:
     """Appends to the journals under `root`; one connection per domain, shared by threads."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, durable: bool = True) -> None:
         self.root = root
+        self.durable = durable
         self._connections: dict[str, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         self._domain_locks: dict[str, threading.Lock] = {}
@@ -144,7 +148,7 @@ class Journal:
     def _connection(self, domain: str) -> sqlite3.Connection:
         with self._lock:
             if domain not in self._connections:
-                self._connections[domain] = connect(journal_path(self.root, domain))
+                self._connections[domain] = connect(journal_path(self.root, domain), durable=self.durable)
             return self._connections[domain]
 
     def append(self, domain: str, envelope: Envelope, message: bytes) -> int:

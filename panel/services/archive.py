@@ -102,17 +102,24 @@ class Results:
         return max(1, -(-self.total // self.per_page))
 
 
+def _look(actor: Actor, action: str, query: reader.Query, domain_id: int | None,
+          **detail: Any) -> tuple[list[Domain], int]:
+    """The domains a search or export covers and its number of matches, recorded under `action`."""
+    domains = _searched(actor, domain_id)
+    _checked(query)
+    total = reader.count(archive_root(), [domain.name for domain in domains], query)
+    _record(actor, action, domains[0] if domain_id else Archive(), domains, results=total, **detail,
+            **_query_detail(query))
+    return domains, total
+
+
 def search(actor: Actor, query: reader.Query, *, domain_id: int | None = None, page: int = 1,
            per_page: int = 50) -> Results:
     """One page of matching entries, newest first; recorded as `archive.search`."""
-    domains = _searched(actor, domain_id)
-    _checked(query)
-    names = [domain.name for domain in domains]
     page = max(1, page)
-    total = reader.count(archive_root(), names, query)
-    _record(actor, "archive.search", domains[0] if domain_id else Archive(), domains,
-            results=total, page=page, **_query_detail(query))
-    hits = reader.search(archive_root(), names, query, offset=(page - 1) * per_page, limit=per_page)
+    domains, total = _look(actor, "archive.search", query, domain_id, page=page)
+    hits = reader.search(archive_root(), [domain.name for domain in domains], query,
+                         offset=(page - 1) * per_page, limit=per_page)
     return Results(hits, total, page, per_page, {domain.name: domain.id for domain in domains})
 
 
@@ -134,13 +141,8 @@ class Export:
 
 def export(actor: Actor, query: reader.Query, *, domain_id: int | None = None, fmt: str) -> Export:
     """Every matching message, read lazily while the response streams; recorded as `archive.export`."""
-    domains = _searched(actor, domain_id)
-    _checked(query)
-    names = [domain.name for domain in domains]
-    total = reader.count(archive_root(), names, query)
-    _record(actor, "archive.export", domains[0] if domain_id else Archive(), domains,
-            format=fmt, messages=total, **_query_detail(query))
-    return Export(total, reader.matching(archive_root(), names, query))
+    domains, total = _look(actor, "archive.export", query, domain_id, format=fmt)
+    return Export(total, reader.matching(archive_root(), [domain.name for domain in domains], query))
 
 
 def usage(actor: Actor) -> dict[int, reader.Usage]:
@@ -148,21 +150,24 @@ def usage(actor: Actor) -> dict[int, reader.Usage]:
     return {domain.id: reader.usage(archive_root(), domain.name) for domain in visible_domains(actor)}
 
 
+def _set_flag(actor: Actor, obj: Domain | User, attribute: str, value: bool, action: str,
+              customer_id: int | None) -> None:
+    with unit_of_work():
+        setattr(obj, attribute, value)
+        audit.record(actor, action, obj, customer_id=customer_id, **{attribute: value})
+
+
 def set_legal_hold(actor: Actor, domain_id: int, hold: bool) -> Domain:
     """Admins only: while held, `maild archive purge` keeps everything of the domain."""
     domain = holdable(actor, domain_id)
-    with unit_of_work():
-        domain.legal_hold = hold
-        audit.record(actor, "archive.legal_hold", domain, customer_id=domain.customer_id, hold=hold)
+    _set_flag(actor, domain, "legal_hold", hold, "archive.legal_hold", domain.customer_id)
     return domain
 
 
 def set_auditor(actor: Actor, user_id: int, auditor: bool) -> User:
     """Customer staff grant or withdraw a colleague's archive access (admins for anyone's staff)."""
     user = auditor_candidate(actor, user_id)
-    with unit_of_work():
-        user.auditor = auditor
-        audit.record(actor, "user.auditor", user, customer_id=user.customer_id, auditor=auditor)
+    _set_flag(actor, user, "auditor", auditor, "user.auditor", user.customer_id)
     return user
 
 
