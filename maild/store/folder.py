@@ -146,9 +146,15 @@ class Folder:
         index = IndexFile(path)
         stored = index.load()
         state = stored or IndexState(1, 1, {})
-        changed = _reconcile(path, state, keywords) or stored is None
-        if changed:
+        removed, changed, adopted = _reconcile(path, state, keywords)
+        if stored is None or index.needs_compaction(len(state.messages) - len(removed) - len(adopted)):
             index.write_snapshot(state)
+        else:  # a few differences (mail delivered while closed): journal them, O(differences)
+            if removed:
+                state.highestmodseq += 1
+                index.record_expunge(removed, state.highestmodseq)
+            index.record_flags(changed)
+            index.record_add(adopted)
         return cls(name, path, quota, index, state, uidvalidity, keywords)
 
     # ---- reading -------------------------------------------------------------------------
@@ -430,28 +436,30 @@ class Folder:
         self._maybe_compact()
 
 
-def _reconcile(path: Path, state: IndexState, keywords: list[str]) -> bool:
-    """Bring `state` in line with the files on disk; True if anything differed."""
+def _reconcile(path: Path, state: IndexState, keywords: list[str]) -> tuple[list[int], list[Message], list[Message]]:
+    """Bring `state` in line with the files on disk: (UIDs gone, messages renamed, messages adopted)."""
     on_disk: dict[str, tuple[str, str]] = {}
     for subdir in ("new", "cur"):
         with os.scandir(path / subdir) as entries:
             for entry in entries:
                 if not entry.name.startswith("."):
                     on_disk[maildir.parse_name(entry.name).base] = (subdir, entry.name)
-    changed = False
+    removed: list[int] = []
+    changed: list[Message] = []
     for uid, message in list(state.messages.items()):
         found = on_disk.pop(maildir.parse_name(message.name).base, None)
         if found is None:
             del state.messages[uid]
-            changed = True
+            removed.append(uid)
         elif found != (message.subdir, message.name):
             message.subdir, message.name = found
             message.flags = _flags_from_letters(maildir.parse_name(found[1]).letters, keywords, message.flags)
-            changed = True
-    unknown = sorted(on_disk.values(), key=_adoption_order)
-    for subdir, name in unknown:
-        _adopt(path, state, keywords, subdir, name)
-    return changed or bool(unknown)
+            state.highestmodseq += 1
+            message.modseq = state.highestmodseq
+            changed.append(message)
+    adopted = [_adopt(path, state, keywords, subdir, name)
+               for subdir, name in sorted(on_disk.values(), key=_adoption_order)]
+    return removed, changed, adopted
 
 
 def _adoption_order(item: tuple[str, str]) -> tuple[int, int, str]:
@@ -460,7 +468,7 @@ def _adoption_order(item: tuple[str, str]) -> tuple[int, int, str]:
     return (0, uid, item[1]) if uid is not None else (1, 0, item[1])
 
 
-def _adopt(path: Path, state: IndexState, keywords: list[str], subdir: str, name: str) -> None:
+def _adopt(path: Path, state: IndexState, keywords: list[str], subdir: str, name: str) -> Message:
     """Index a file the index did not know (lost index, crash before indexing, file copy)."""
     parsed = maildir.parse_name(name)
     uid = parsed.uid
@@ -474,9 +482,10 @@ def _adopt(path: Path, state: IndexState, keywords: list[str], subdir: str, name
     data = file.read_bytes()
     envelope, bodystructure = summarize(data)
     state.highestmodseq += 1
-    state.messages[uid] = Message(uid, subdir, name, len(data), file.stat().st_mtime, state.highestmodseq,
-                                  _flags_from_letters(parsed.letters, keywords), envelope, bodystructure)
+    message = state.messages[uid] = Message(uid, subdir, name, len(data), file.stat().st_mtime, state.highestmodseq,
+                                            _flags_from_letters(parsed.letters, keywords), envelope, bodystructure)
     state.uidnext = max(state.uidnext, uid + 1)
+    return message
 
 
 def _flags_from_letters(letters: str, keywords: list[str], previous: frozenset[str] = frozenset()) -> frozenset[str]:

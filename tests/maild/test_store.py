@@ -244,3 +244,18 @@ def test_a_folder_in_use_is_never_opened_twice(tmp_path: Path) -> None:
         return list((await Store(tmp_path).folder(MAILBOX, "INBOX")).uids)
 
     assert run(scenario()) == [1, 2]
+
+
+def test_mail_delivered_while_closed_is_journaled_not_rewritten_into_the_snapshot(tmp_path: Path) -> None:
+    async def scenario() -> tuple[bytes, bytes, list[int], list[int]]:
+        await Store(tmp_path).deliver(MAILBOX, MESSAGE)
+        first = await Store(tmp_path).folder(MAILBOX, "INBOX")  # adopts it: the first snapshot
+        snapshot = (first.path / SNAPSHOT).read_bytes()
+        await Store(tmp_path).deliver(MAILBOX, MESSAGE + b"2\r\n")
+        second = await Store(tmp_path).folder(MAILBOX, "INBOX")
+        third = await Store(tmp_path).folder(MAILBOX, "INBOX")
+        return snapshot, (first.path / SNAPSHOT).read_bytes(), list(second.uids), list(third.uids)
+
+    before, after, second, third = run(scenario())
+    assert after == before
+    assert second == third == [1, 2]
