@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from panel.extensions import db
 from panel.models import AuditEvent, Base, Role
-from panel.services import certificates, dkim_keys
+from panel.services import app_passwords, certificates, dkim_keys
 from panel.services.actor import Actor
 from tests.conftest import login
 from tests.factories import Factory
@@ -35,6 +35,7 @@ ARGUMENT_KINDS = {
     "user_id": "user", "users": "user",
     "event_id": "event", "audit": "event",
     "certificate_id": "certificate", "certificates": "certificate",
+    "app_password_id": "app_password",
     "dkim_key_id": "dkim_key",
     "entry": "entry",  # an archive entry number: only reachable through its (foreign) domain_id
 }
@@ -81,6 +82,8 @@ def build_world(make: Factory) -> World:
                  "reseller": foreign["reseller"].id, "customer": foreign["customer"].id,
                  "node": node.id, "domain": foreign["domain"].id, "mailbox": foreign["mailbox"].id,
                  "alias": foreign["alias"].id, "user": foreign["customer_staff"].id, "event": event.id,
+                 "app_password": app_passwords.create_app_password(
+                     Actor.for_mailbox(foreign["mailbox"]), foreign["mailbox"].id, f"{MARKER} phone")[0].id,
                  "certificate": certificate.id, "entry": 1,
                  "dkim_key": dkim_keys.create_key(Actor.system(), foreign["domain"].id, "ed25519-sha256").id},
         logins={"reseller": own["reseller_staff"].email, "customer": own["customer_staff"].email,

@@ -14,7 +14,8 @@ from maild.config import DkimKey as BundleDkimKey
 from maild.config import Domain as BundleDomain
 from maild.config import Listener, Server, TlsCertificate
 from maild.config import Mailbox as BundleMailbox
-from panel.models import Alias, AliasDestination, Certificate, Customer, DkimKey, DkimState, Domain, Mailbox, Node, Plan
+from maild.config import Vacation
+from panel.models import Alias, AliasDestination, AppPassword, Certificate, Customer, DkimKey, DkimState, Domain, Mailbox, Node, Plan
 from panel.services import dkim_keys
 from panel.services.certificates import private_key_pem
 
@@ -30,7 +31,10 @@ BUNDLED_ATTRIBUTES: dict[type, frozenset[str]] = {
     Node: frozenset({"name", "hostname"}),
     Domain: frozenset({"name", "status", "node_id", "customer_id", "trash_days", "archive_days", "legal_hold"}),
     Mailbox: frozenset({"local_part", "domain_id", "password_hash", "quota_bytes", "enabled",
-                        "apop_enabled", "apop_secret"}),
+                        "apop_enabled", "apop_secret", "forward_to", "forward_keep_copy", "vacation_enabled",
+                        "vacation_subject", "vacation_body", "vacation_start", "vacation_end",
+                        "vacation_interval_days"}),
+    AppPassword: frozenset({"mailbox_id", "password_hash"}),
     Alias: frozenset({"local_part", "domain_id"}),
     AliasDestination: frozenset({"address", "alias_id"}),
     Customer: frozenset({"plan_id"}),
@@ -54,9 +58,14 @@ def listeners_from_env(env: Mapping[str, str]) -> tuple[Listener, ...]:
     return tuple(listeners)
 
 
+def node_listeners(config: Mapping[str, Any]) -> tuple[Listener, ...]:
+    """The listeners every node's bundle carries (the client set-up pages show the same ports)."""
+    return tuple(config.get("MAILD_LISTENERS") or listeners_from_env(os.environ))
+
+
 def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> BundleContent:
     """Everything `node`'s daemon needs. `config` is the app config (MAILD_LISTENERS, MAILD_SERVER)."""
-    listeners = config.get("MAILD_LISTENERS") or listeners_from_env(os.environ)
+    listeners = node_listeners(config)
     server = Server(node=node.name, hostname=node.hostname, listeners=tuple(listeners),
                     tls=_certificates(session, node), **config.get("MAILD_SERVER", {}))
     on_node = Domain.node_id == node.id
@@ -76,6 +85,7 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
         .join(Plan, Customer.plan_id == Plan.id).where(on_node).order_by(Mailbox.id)
     )
     archive_policy = _archive_policy(session, on_node)
+    self_service = _self_service(session, on_node)
     return BundleContent(
         server=server,
         domains=[BundleDomain(name=name, status=status.value, customer_id=customer_id, archive=archive,
@@ -85,6 +95,7 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
         mailboxes=[BundleMailbox(id=id_, local_part=local, domain=domain, password_hash=password_hash,
                                  quota_bytes=quota, enabled=enabled, customer_id=customer_id,
                                  max_message_bytes=max_bytes, sends_per_hour=per_hour, archive=archive,
+                                 **self_service.get(id_, {}),
                                  apop_secret=apop_secret if apop else None, pool_bytes=pool)
                    for id_, local, domain, password_hash, quota, enabled, customer_id, max_bytes, per_hour,
                    archive, apop, apop_secret, pool in mailboxes],
@@ -105,6 +116,35 @@ def _archive_policy(session: Session, on_node: Any) -> dict[str, dict[str, Any]]
         .join(Customer, Domain.customer_id == Customer.id).join(Plan, Customer.plan_id == Plan.id).where(on_node)
     )
     return {name: {"archive_retention_days": days or 0, "legal_hold": hold} for name, days, hold in rows}
+
+
+def _self_service(session: Session, on_node: Any) -> dict[int, dict[str, Any]]:
+    """Forwarding, vacation and app passwords by mailbox id, as `maild.config.Mailbox` fields."""
+    extras: dict[int, dict[str, Any]] = {}
+    rows = session.execute(
+        select(Mailbox.id, Mailbox.forward_to, Mailbox.forward_keep_copy, Mailbox.vacation_enabled,
+               Mailbox.vacation_subject, Mailbox.vacation_body, Mailbox.vacation_start, Mailbox.vacation_end,
+               Mailbox.vacation_interval_days)
+        .join(Domain, Mailbox.domain_id == Domain.id).where(on_node)
+    )
+    for id_, forward_to, keep_copy, on_vacation, subject, body, start, end, interval in rows:
+        fields: dict[str, Any] = {}
+        if forward_to:
+            fields.update(forward_to=tuple(forward_to), forward_keep_copy=keep_copy)
+        if on_vacation:
+            fields["vacation"] = Vacation(subject=subject, body=body, start=start.isoformat() if start else "",
+                                          end=end.isoformat() if end else "", interval_days=interval)
+        if fields:
+            extras[id_] = fields
+    hashes = session.execute(
+        select(AppPassword.mailbox_id, AppPassword.password_hash)
+        .join(Mailbox, AppPassword.mailbox_id == Mailbox.id).join(Domain, Mailbox.domain_id == Domain.id)
+        .where(on_node).order_by(AppPassword.id)
+    )
+    for mailbox_id, password_hash in hashes:
+        extras.setdefault(mailbox_id, {}).setdefault("app_password_hashes", ())
+        extras[mailbox_id]["app_password_hashes"] += (password_hash,)
+    return extras
 
 
 def _aliases(session: Session, on_node: Any) -> list[BundleAlias]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from panel.bundle.build import BUNDLED_ATTRIBUTES
 from panel.bundle.publish import write_node
 from panel.extensions import db
-from panel.models import Alias, AliasDestination, Certificate, Customer, DkimKey, Domain, Mailbox, Node, Plan
+from panel.models import Alias, AliasDestination, AppPassword, Certificate, Customer, DkimKey, Domain, Mailbox, Node, Plan
 
 log = logging.getLogger(__name__)
 PENDING = "tegami.bundle.nodes"
@@ -48,6 +48,9 @@ def _node_query(model: type, ids: Iterable[int] | Select[Any]) -> Select[Any]:
     if model is AliasDestination:
         return (via_domain.join(Alias, Alias.domain_id == Domain.id)
                 .join(AliasDestination, AliasDestination.alias_id == Alias.id).where(AliasDestination.id.in_(ids)))
+    if model is AppPassword:
+        return (via_domain.join(Mailbox, Mailbox.domain_id == Domain.id)
+                .join(AppPassword, AppPassword.mailbox_id == Mailbox.id).where(AppPassword.id.in_(ids)))
     if model is Customer:
         return via_domain.where(Domain.customer_id.in_(ids))
     if model is Plan:
@@ -80,6 +83,8 @@ def _parents(obj: Any) -> tuple[type, set[int] | None] | None:
         return Domain, _values(obj, "domain_id")
     if isinstance(obj, AliasDestination):
         return Alias, _values(obj, "alias_id")
+    if isinstance(obj, AppPassword):
+        return Mailbox, _values(obj, "mailbox_id")
     return None
 
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from panel.models.accounts import Customer
@@ -58,6 +58,15 @@ class Mailbox(Base):
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     # The quota warning level (80 or 95) maild last sent; 0 once usage falls back below 80%.
     quota_warning: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Self-service: forwarding (IDNA addresses) and the vacation auto-reply maild sends.
+    forward_to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    forward_keep_copy: Mapped[bool] = mapped_column(Boolean, default=True)
+    vacation_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    vacation_subject: Mapped[str] = mapped_column(String(200), default="")
+    vacation_body: Mapped[str] = mapped_column(Text, default="")
+    vacation_start: Mapped[date | None] = mapped_column(Date)
+    vacation_end: Mapped[date | None] = mapped_column(Date)
+    vacation_interval_days: Mapped[int] = mapped_column(Integer, default=7)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     domain: Mapped[Domain] = relationship()
@@ -73,6 +82,21 @@ class Mailbox(Base):
     @property
     def used_percent(self) -> float:
         return 100.0 * self.used_bytes / self.quota_bytes if self.quota_bytes else 0.0
+
+
+class AppPassword(Base):
+    """A separate password for one mail client, revocable on its own; only its hash is kept."""
+
+    __tablename__ = "app_password"
+    __table_args__ = (UniqueConstraint("mailbox_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailbox.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    mailbox: Mapped[Mailbox] = relationship()
 
 
 class Alias(Base):

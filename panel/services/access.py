@@ -8,7 +8,7 @@ from sqlalchemy import Select, false, select, true
 
 from panel.extensions import db
 from panel.models import (
-    Alias, AuditEvent, Certificate, Customer, Domain, Mailbox, Node, Plan, Reseller, ResellerPlan, Role, User,
+    Alias, AppPassword, AuditEvent, Certificate, Customer, Domain, Mailbox, Node, Plan, Reseller, ResellerPlan, Role, User,
 )
 from panel.services.actor import Actor
 from panel.services.errors import Forbidden, NotFound
@@ -44,6 +44,8 @@ def _condition(actor: Actor, model: type) -> Any:
             return Mailbox.id == actor.mailbox_id if model is Mailbox else false()
         domains = select(Domain.id).where(_customer_filter(actor, Domain.customer_id))
         return true() if role is Role.ADMIN else model.domain_id.in_(domains)
+    if model is AppPassword:  # as visible as its mailbox
+        return AppPassword.mailbox_id.in_(select(Mailbox.id).where(_condition(actor, Mailbox)))
     if model is Plan:
         if role is Role.ADMIN:
             return true()

@@ -1,0 +1,1 @@
+"""The mailbox user's own pages: password, forwarding, vacation, app passwords."""

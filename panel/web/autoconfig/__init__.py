@@ -1,0 +1,1 @@
+"""Public client set-up documents: Thunderbird autoconfig, Outlook autodiscover."""
