@@ -18,6 +18,7 @@ from panel.extensions import db
 from panel.models import AuditEvent, Node, Role
 from panel.services import archive
 from panel.services.actor import Actor
+from panel.web.archive.message import render_message
 from tests.conftest import login
 from tests.factories import Factory
 
@@ -72,6 +73,7 @@ def test_auditor_searches_own_domains_only_and_the_search_is_audited(client: Fla
     assert "Quarterly figures" in page and "c@other.test" not in page
     assert "2 messages match." in page
     assert client.get("/archive/?direction=in").get_data(as_text=True).count("eve@partner.test") == 1
+    assert "Quarterly figures" in client.get("/archive/?page=999999999").get_data(as_text=True)
     assert "Quarterly" not in client.get("/archive/?sender=boss").get_data(as_text=True)
     foreign = client.get(f"/archive/?domain={world['other'].id}")  # type: ignore[attr-defined]
     assert foreign.status_code == 404
@@ -177,3 +179,9 @@ def test_import_purges_command(app: Flask, world: dict[str, object]) -> None:
     result = app.test_cli_runner().invoke(args=["archive", "import-purges"], env={"LANG": "C"})
     assert result.exit_code == 0 and "1 purge(s) recorded" in result.output
     assert actions("archive.purge")[0].object_id == world["other"].id  # type: ignore[attr-defined]
+
+
+def test_hostile_mime_renders_without_error() -> None:
+    shown = render_message(b"Subject: \xff\r\nContent-Type: text/html; charset=x-bogus\r\n\r\n"
+                           b"<svg onload=alert(1)><iframe src=//evil.test></iframe>hi")
+    assert shown.html is not None and "onload" not in shown.html and "iframe" not in shown.html

@@ -118,6 +118,7 @@ def search(actor: Actor, query: reader.Query, *, domain_id: int | None = None, p
     """One page of matching entries, newest first; recorded as `archive.search`."""
     page = max(1, page)
     domains, total = _look(actor, "archive.search", query, domain_id, page=page)
+    page = min(page, max(1, -(-total // per_page)))  # past the end: the last page, not a scan to nowhere
     hits = reader.search(archive_root(), [domain.name for domain in domains], query,
                          offset=(page - 1) * per_page, limit=per_page)
     return Results(hits, total, page, per_page, {domain.name: domain.id for domain in domains})

@@ -178,3 +178,15 @@ def test_purge_command_follows_retention_and_legal_hold_from_the_bundle(
     assert reader.count(root, ["held.test"], reader.Query()) == 1
     assert reader.count(root, [DOMAIN], reader.Query()) == 2
     assert archive_cli(["verify", "--data", str(data), "--domain", "../etc"]) == 2
+
+
+def test_hostile_mime_is_journaled_as_received(tmp_path: Path) -> None:
+    raw = (b"Subject: =?x-bogus?q?abc?= \xff\xfe\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n"
+           + b"--z\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n" * 200
+           + b"--z\r\nContent-Type: text/plain; charset=x-bogus\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+             b"!!!not base64\xff\r\n--z--\r\n")
+    journal = Journal(tmp_path)
+    journal.append(DOMAIN, Envelope("in", "", ("a@example.test",), "192.0.2.1"), raw)
+    [(hit, data)] = list(reader.matching(tmp_path, [DOMAIN], reader.Query()))
+    assert data == raw and hit.sender == ""
+    assert verify(tmp_path, DOMAIN).ok
