@@ -57,6 +57,8 @@ class SelectedFolder:
         Stops before the first expunge when `allow_expunge` is false (the expunge and all that
         follows wait for a later command).
         """
+        if self.watcher.overflowed:
+            return self._resync(with_uid) if allow_expunge else b""
         out = bytearray()
         changes = self.watcher.pending()
         added = 0
@@ -98,6 +100,29 @@ class SelectedFolder:
             self.uids, self._own = self.folder.snapshot(), False  # caught up: equal to the folder's
         announce_exists()
         for uid in flagged:
+            message = self.folder.message(uid)
+            line = self.fetch_flags_line(message, with_uid) if message is not None else None
+            if line:
+                out.extend(line)
+        return bytes(out)
+
+    def _resync(self, with_uid: bool) -> bytes:
+        """Catch up by comparing with the whole folder, after falling too far behind its log."""
+        current = self.folder.snapshot()
+        present = set(current)
+        out = bytearray()
+        for sequence in range(len(self.uids), 0, -1):  # descending: each number is still valid
+            if self.uids[sequence - 1] not in present:
+                self.recent.discard(self.uids[sequence - 1])
+                out.extend(b"* %d EXPUNGE\r\n" % sequence)
+        known = sum(1 for uid in self.uids if uid in present)
+        for uid in current[known:]:
+            if not self.readonly and self.folder.claim_recent(uid) < uid:
+                self.recent.add(uid)
+        self.uids, self._own = current, False
+        self.watcher.overflowed, self.watcher.position = False, self.folder.change_end
+        out.extend(b"* %d EXISTS\r\n* %d RECENT\r\n" % (len(current), len(self.recent)))
+        for uid in current[:known]:  # flags may have changed meanwhile
             message = self.folder.message(uid)
             line = self.fetch_flags_line(message, with_uid) if message is not None else None
             if line:

@@ -55,6 +55,9 @@ class Watcher:
         self.folder = folder
         self.wake = wake
         self.position = folder.change_end
+        # Set when this watcher fell MAX_CHANGE_LOG changes behind: the log no longer holds what
+        # it missed, so its owner must compare its view with the folder as a whole.
+        self.overflowed = False
 
     def pending(self) -> list[Change]:
         """Changes since the last `advance`, oldest first (not consumed)."""
@@ -264,6 +267,10 @@ class Folder:
             return
         self._changes.extend(changes)
         if len(self._changes) > MAX_CHANGE_LOG:
+            floor = self.change_end - MAX_CHANGE_LOG
+            for watcher in self._watchers:
+                if watcher.position < floor:  # a silent session must not make the log grow forever
+                    watcher.overflowed, watcher.position = True, self.change_end
             oldest = min((w.position for w in self._watchers), default=self.change_end)
             drop = oldest - self._change_base
             del self._changes[:drop]

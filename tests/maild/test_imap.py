@@ -405,3 +405,20 @@ def test_id_enable_and_capability_after_login(server: ImapNode) -> None:
     assert client.enable("CONDSTORE")[0] == "OK"
     _, caps = client.capability()
     assert b"IDLE" in caps[0] and b"STARTTLS" not in caps[0] and b"AUTH=" not in caps[0]  # type: ignore[operator]
+
+
+def test_session_silent_past_the_change_log_catches_up_correctly(server: ImapNode, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("maild.store.folder.MAX_CHANGE_LOG", 5)
+    append(server, *[MESSAGE] * 4)
+    silent = server.client()
+    busy = server.client()
+    for _ in range(3):
+        busy.append("INBOX", None, None, MULTIPART)
+    busy.store("1:2", "+FLAGS", "\\Deleted")
+    busy.expunge()
+    busy.store("3", "+FLAGS", "\\Flagged")
+    silent.noop()
+    assert silent.response("EXPUNGE")[1] == [b"2", b"1"]  # resynchronised: descending, each still valid
+    assert silent.response("EXISTS")[1][-1] == b"5"
+    assert silent.uid("SEARCH", "ALL")[1] == [b"3 4 5 6 7"]
+    assert silent.search(None, "FLAGGED")[1] == [b"3"]  # UID 5
