@@ -202,6 +202,8 @@ def test_idle_sees_delivery_and_other_sessions_expunge(server: ImapNode) -> None
     server.deliver(MULTIPART)
     assert watcher.readline() == b"* 3 EXISTS\r\n"
     assert watcher.readline() == b"* 3 RECENT\r\n"  # this session selected first: all three are its recent
+    other.store("2", "+FLAGS", "\\Flagged")
+    assert watcher.readline() == b"* 2 FETCH (FLAGS (\\Flagged \\Recent))\r\n"
     other.store("1", "+FLAGS", "\\Deleted")
     other.expunge()
     lines = []
