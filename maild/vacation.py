@@ -2,7 +2,8 @@
 
 A reply goes only to a person who wrote to the mailbox directly: never to the null sender or a
 mailer daemon (bounces), never to mailing lists (List-* headers, Precedence bulk/list/junk), never
-to mail that is itself automatic (Auto-Submitted other than "no"), and only when the mailbox's own
+to mail that is itself automatic (Auto-Submitted other than "no"), nor when the sender asks
+for none (Exchange's X-Auto-Response-Suppress), and only when the mailbox's own
 address is in To or Cc. Each sender gets at most one reply per `interval_days`; who was answered
 when is remembered on disk (one small file per sender), so restarts do not repeat replies.
 Changing the vacation message starts a fresh memory, as users expect from Sieve's vacation.
@@ -66,6 +67,9 @@ def should_reply(mailbox: Mailbox, sender: str, headers: Message, today: dt.date
         return False
     if any(name in headers for name in LIST_HEADERS):
         return False
+    suppress = str(headers.get("x-auto-response-suppress", "")).lower()
+    if "oof" in suppress or "all" in suppress:  # Exchange's way of asking for no out-of-office reply
+        return False
     return _addressed_to(headers, mailbox.address)
 
 
@@ -85,7 +89,8 @@ def build_reply(mailbox: Mailbox, sender: str, headers: Message) -> bytes:
         reply["In-Reply-To"] = original_id
         earlier = str(headers.get("references", "")).split()[-MAX_REFERENCES:]
         reply["References"] = " ".join([*earlier, original_id])
-    reply.set_content(vacation.body)
+    # Quoted-printable keeps the reply 7-bit, so any relay takes it (no 8BITMIME needed).
+    reply.set_content(vacation.body, cte="quoted-printable")
     return reply.as_bytes(policy=reply.policy.clone(linesep="\r\n"))
 
 

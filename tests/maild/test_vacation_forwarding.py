@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email
+import email.policy
 import smtplib
 import ssl
 from dataclasses import replace
@@ -76,9 +77,11 @@ def test_vacation_replies_once_per_sender_per_interval(delivery: Delivery, tmp_p
 
 def test_a_new_vacation_message_answers_earlier_senders_again(delivery: Delivery) -> None:
     delivery.deliver(BOX, message())
-    delivery.deliver(replace(BOX, vacation=replace(AWAY, subject="Away again")), message())
-    assert [email.message_from_bytes(data)["Subject"] for _, _, data in delivery.queue.queued] == [
-        "Away until Monday", "Away again"]
+    delivery.deliver(replace(BOX, vacation=replace(AWAY, subject="不在のお知らせ", body="月曜日に戻ります。")), message())
+    replies = [email.message_from_bytes(data, policy=email.policy.default) for _, _, data in delivery.queue.queued]
+    assert [reply["Subject"] for reply in replies] == ["Away until Monday", "不在のお知らせ"]
+    assert replies[1].get_content().strip() == "月曜日に戻ります。"
+    assert all(byte < 128 for byte in delivery.queue.queued[1][2])  # encoded for any relay (RFC 2047, base64)
 
 
 @pytest.mark.parametrize("sender, extra", [
@@ -91,9 +94,10 @@ def test_a_new_vacation_message_answers_earlier_senders_again(delivery: Delivery
     ("hanako@elsewhere.test", "Precedence: junk\r\n"),
     ("hanako@elsewhere.test", "Auto-Submitted: auto-replied\r\n"),
     ("hanako@elsewhere.test", "Auto-Submitted: auto-generated; owner-email=x@y.test\r\n"),
+    ("hanako@elsewhere.test", "X-Auto-Response-Suppress: DR, OOF, AutoReply\r\n"),
     ("taro@example.jp", ""),  # the mailbox itself
 ], ids=["null-sender", "mailer-daemon", "list-owner", "list-id", "list-unsubscribe", "bulk", "junk",
-        "auto-replied", "auto-generated", "self"])
+        "auto-replied", "auto-generated", "suppress-oof", "self"])
 def test_no_vacation_reply_to_lists_bounces_or_automatic_mail(delivery: Delivery, sender: str, extra: str) -> None:
     delivery.deliver(BOX, message(sender or "x@elsewhere.test", extra=extra), sender=sender)
     assert delivery.queue.queued == []
