@@ -123,23 +123,32 @@ def create_key(actor: Actor, domain_id: int, algorithm: str = "rsa-sha256") -> D
     return key
 
 
+def _locked_key(actor: Actor, key_id: int) -> tuple[DkimKey, Domain]:
+    """The key, re-read after locking its customer: state changes of one domain's keys queue up."""
+    key = visible_key(actor, key_id)
+    domain = db.session.get_one(Domain, key.domain_id)
+    lock(Customer, domain.customer_id)
+    db.session.refresh(key)
+    return key, domain
+
+
+def _require_pending(key: DkimKey) -> None:
+    if key.state is not DkimState.PENDING:
+        raise Invalid(None, _l("Only a new key can be switched to."))
+
+
 def activate_key(actor: Actor, key_id: int) -> DkimKey:
     """Sign with a pending key from now on, once DNS serves its record; the active key retires."""
     require_role(actor, *STAFF)
     key = visible_key(actor, key_id)
-    if key.state is not DkimState.PENDING:
-        raise Invalid(None, _l("Only a new key can be switched to."))
+    _require_pending(key)
     domain_name = db.session.get_one(Domain, key.domain_id).name
     answer, matches = published_answer(resolver(), domain_name, key)
     if not matches:
         raise Invalid(None, not_published_message(answer, record_name(domain_name, key.selector)))
     with unit_of_work():
-        key = visible_key(actor, key_id)
-        domain = db.session.get_one(Domain, key.domain_id)
-        lock(Customer, domain.customer_id)
-        db.session.refresh(key)
-        if key.state is not DkimState.PENDING:
-            raise Invalid(None, _l("Only a new key can be switched to."))
+        key, domain = _locked_key(actor, key_id)
+        _require_pending(key)
         now = datetime.now(timezone.utc)
         db.session.execute(update(DkimKey).where(DkimKey.domain_id == domain.id, DkimKey.state == DkimState.ACTIVE)
                            .values(state=DkimState.RETIRED, retired_at=now))
@@ -153,8 +162,7 @@ def delete_key(actor: Actor, key_id: int) -> None:
     """Remove a retired (or never used) key; the signing key cannot go."""
     require_role(actor, *STAFF)
     with unit_of_work():
-        key = visible_key(actor, key_id)
-        domain = db.session.get_one(Domain, key.domain_id)
+        key, domain = _locked_key(actor, key_id)
         if key.state is DkimState.ACTIVE:
             raise Invalid(None, _l("This key signs the domain's mail: switch to a new key before deleting it."))
         audit.record(actor, "dkim.delete", key, customer_id=domain.customer_id, domain=domain.name,
