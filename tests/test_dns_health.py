@@ -192,3 +192,9 @@ def test_hostile_records_are_judged_not_crashed_on(app: Flask, make: Factory, sp
     with serving(app, zone):
         lines = statuses(domain)
     assert lines["spf"] == "wrong" and lines["dmarc"] == "ok"
+
+
+def test_admin_is_told_how_to_skip_the_ownership_check(app: Flask, make: Factory, login_as, english) -> None:
+    domain = pending_domain(make, "skip.example")
+    page = login_as(make.user(Role.ADMIN)).get(f"/dns/{domain.id}").get_data(as_text=True)
+    assert "As an admin you may skip the check" in page and f"tegami-verify={domain.verify_token}" in page
