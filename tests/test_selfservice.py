@@ -69,6 +69,8 @@ def test_forwarding_with_and_without_a_copy_reaches_the_bundle(app: Flask, engli
     assert response.status_code == 302
     box = bundled(app, taro)
     assert box.forward_to == ("taro@home.test", "boss@xn--r8jz45g.jp") and box.forward_keep_copy
+    assert "boss@例え.jp" in english.get("/account/forwarding").text
+    assert "boss@例え.jp" in english.get("/account/").text
     english.post("/account/forwarding", data={"forward_to": "taro@home.test"})
     box = bundled(app, taro)
     assert box.forward_to == ("taro@home.test",) and not box.forward_keep_copy

@@ -10,6 +10,7 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 
 from panel.models import Mailbox, Role
+from panel.models.base import to_unicode
 from panel.services import app_passwords, selfservice
 from panel.services.access import get_visible, require_role
 from panel.web.account.forms import AppPasswordForm, ForwardingForm, OwnPasswordForm, VacationForm
@@ -27,6 +28,12 @@ def mailbox_only() -> ResponseReturnValue | None:
     return None
 
 
+def display_address(address: str) -> str:
+    """A stored (IDNA) address as people write it: 例え.jp, not xn--r8jz45g.jp."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{to_unicode(domain)}"
+
+
 def own_mailbox() -> Mailbox:
     actor = current_actor()
     return get_visible(actor, Mailbox, actor.mailbox_id or 0)
@@ -42,6 +49,7 @@ def _form(form: FlaskForm, action: Callable[[], object], heading: str, saved: st
 def index() -> ResponseReturnValue:
     mailbox = own_mailbox()
     return render_template("account/index.html", mailbox=mailbox,
+                           forwards=[display_address(address) for address in mailbox.forward_to],
                            app_password_count=len(app_passwords.list_app_passwords(current_actor(), mailbox.id)))
 
 
@@ -56,7 +64,8 @@ def password() -> ResponseReturnValue:
 @bp.route("/forwarding", methods=["GET", "POST"])
 def forwarding() -> ResponseReturnValue:
     mailbox = own_mailbox()
-    form = ForwardingForm(forward_to="\n".join(mailbox.forward_to), keep_copy=mailbox.forward_keep_copy)
+    form = ForwardingForm(forward_to="\n".join(map(display_address, mailbox.forward_to)),
+                          keep_copy=mailbox.forward_keep_copy)
     return _form(form, lambda: selfservice.set_forwarding(
         current_actor(), mailbox.id, form.addresses(), form.keep_copy.data), _("Forwarding"), _("Forwarding saved."))
 
