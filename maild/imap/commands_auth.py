@@ -150,6 +150,7 @@ async def idle(session: Session, arguments: list[Token], uid: bool) -> str:
                 break
             session.send_updates(allow_expunge=True)
             await session.flush()
+            await session.settle()
     finally:
         if not done.done():
             done.cancel()

@@ -25,10 +25,17 @@ class SelectedFolder:
         self._own = False
         floor = folder.recent_floor if readonly else folder.claim_recent(self.uids[-1] if self.uids else 0)
         self.recent: set[int] = set(self.uids[bisect.bisect_right(self.uids, floor):])
+        self.unsettled: list[int] = [] if readonly else sorted(self.recent)  # to move from new/ to cur/
         self.condstore = condstore
 
     def close(self) -> None:
         self.watcher.close()
+
+    async def settle(self) -> None:
+        """Move the messages this session made non-recent out of new/ (see Folder.settle)."""
+        if self.unsettled:
+            uids, self.unsettled = self.unsettled, []
+            await self.folder.settle(uids)
 
     def __len__(self) -> int:
         return len(self.uids)
@@ -82,6 +89,7 @@ class SelectedFolder:
                     added += 1
                     if not self.readonly and self.folder.claim_recent(change.uid) < change.uid:
                         self.recent.add(change.uid)
+                        self.unsettled.append(change.uid)
             elif change.kind == "expunge":
                 if not allow_expunge:
                     break
@@ -119,6 +127,7 @@ class SelectedFolder:
         for uid in current[known:]:
             if not self.readonly and self.folder.claim_recent(uid) < uid:
                 self.recent.add(uid)
+                self.unsettled.append(uid)
         self.uids, self._own = current, False
         self.watcher.overflowed, self.watcher.position = False, self.folder.change_end
         out.extend(b"* %d EXISTS\r\n* %d RECENT\r\n" % (len(current), len(self.recent)))

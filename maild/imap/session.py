@@ -92,6 +92,11 @@ class Session:
             self.changed.clear()
             self.send(self.selected.updates(allow_expunge, origin=self, with_uid=with_uid))
 
+    async def settle(self) -> None:
+        """After answering: move messages this session has seen out of new/."""
+        if self.selected is not None:
+            await self.selected.settle()
+
     def deselect(self) -> None:
         if self.selected is not None:
             self.selected.close()
@@ -131,6 +136,7 @@ class Session:
         try:
             while self.state is not State.LOGOUT:
                 await self.flush()
+                await self.settle()
                 try:
                     segments = await asyncio.wait_for(read_command(self.connection, self.append_limit), self.idle_timeout())
                     tag, name, arguments = parse(segments)

@@ -399,6 +399,19 @@ class Folder:
             self._publish([Change("flags", m.uid, origin) for m in changed])
             return changed, failed
 
+    async def settle(self, uids: Iterable[int]) -> None:
+        """Move messages a session has seen from new/ to cur/ (as Dovecot does), so that after a
+        restart they are no longer \\Recent. Flags and MODSEQ stay as they are."""
+        async with self.lock:
+            plans = [(m, m.flags, self._letters(m.flags)) for m in map(self._state.messages.get, uids)
+                     if m is not None and m.subdir == "new"]
+            if not plans:
+                return
+            renamed = await asyncio.to_thread(self._rename_for_flags, plans)
+            for message, _, subdir, name in renamed:
+                message.subdir, message.name = subdir, name
+            await asyncio.to_thread(self._index_flags, [message for message, *_ in renamed])
+
     def _rename_for_flags(self, plans: list[tuple[Message, frozenset[str], str]]
                           ) -> list[tuple[Message, frozenset[str], str, str]]:
         done = []

@@ -424,3 +424,16 @@ def test_session_silent_past_the_change_log_catches_up_correctly(server: ImapNod
     assert silent.response("EXISTS")[1][-1] == b"5"
     assert silent.uid("SEARCH", "ALL")[1] == [b"3 4 5 6 7"]
     assert silent.search(None, "FLAGGED")[1] == [b"3"]  # UID 5
+
+
+def test_selecting_moves_seen_messages_from_new_to_cur_keeping_flags(server: ImapNode) -> None:
+    server.deliver(MESSAGE, MESSAGE)
+    assert len(list((server.maildir / "new").iterdir())) == 2
+    client = server.client()
+    assert client.response("RECENT")[1] == [b"2"]
+    client.noop()
+    assert not list((server.maildir / "new").iterdir())
+    assert sorted(path.name.rpartition(":2,")[2] for path in (server.maildir / "cur").iterdir()) == ["", ""]
+    other = server.client()
+    assert other.response("RECENT")[1] == [b"0"]
+    assert client.fetch("1:2", "(FLAGS)")[1] == [b"1 (FLAGS (\\Recent))", b"2 (FLAGS (\\Recent))"]
