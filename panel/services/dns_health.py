@@ -11,14 +11,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
-from typing import Any
 
-import spf
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from panel.extensions import db
 from panel.models import DkimKey, DnsCheck, Domain, Role
+from panel.services import spf_check
 from panel.services.access import get_visible, require_role
 from panel.services.actor import Actor
 from panel.services.dkim_keys import domain_keys, record_matches
@@ -31,7 +30,6 @@ from panel.services.transaction import unit_of_work
 
 log = logging.getLogger(__name__)
 OK, WRONG, MISSING = "ok", "wrong", "missing"
-SPF_LOOKUP_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -45,45 +43,6 @@ class Line:
     detail: str = ""  # a fact worth showing: the DMARC policy, the SPF result, the key's state
 
 
-class _SpfQuery(spf.query):  # type: ignore[misc]
-    """pyspf's evaluation with its DNS lookups answered by the panel's resolver.
-
-    pyspf reads DNS through one module-level function that maild replaces for its own use;
-    overriding the query's `dns` method keeps the panel's lookups apart from it.
-    """
-
-    def __init__(self, lookup: Resolver, ip: str, domain: str, helo: str) -> None:
-        super().__init__(i=ip, s=f"postmaster@{domain}", h=helo, querytime=SPF_LOOKUP_SECONDS)
-        self.lookup = lookup
-        self.failure: Outcome | None = None
-
-    def dns(self, name: str, qtype: str, cnames: Any = None, ignore_void: bool = False) -> list[Any]:
-        key = (str(name).rstrip(".").lower(), qtype)
-        if key not in self.cache:
-            answer = self.lookup.lookup(key[0], qtype)
-            if answer.failed:
-                self.failure = answer.outcome
-                raise spf.TempError(f"DNS {answer.outcome.value} for {key[0]}")
-            self.cache[key] = [_spf_value(qtype, record) for record in answer.records]
-        result: list[Any] = self.cache[key]
-        if not result and not ignore_void:
-            self.void_lookups += 1
-            if self.void_lookups > spf.MAX_VOID_LOOKUPS:
-                raise spf.PermError(f"Void lookup limit of {spf.MAX_VOID_LOOKUPS} exceeded")
-        return result
-
-
-def _spf_value(qtype: str, record: Any) -> Any:
-    """A record in the shape pyspf's own lookups give it."""
-    if qtype in ("A", "AAAA"):
-        return record.address
-    if qtype == "MX":
-        return record.preference, record.exchange
-    if qtype == "PTR":
-        return record.target.to_text(True)
-    return record.strings  # TXT, SPF
-
-
 def _judge(record: Record, answer: Answer, good: Callable[[list[str]], bool], detail: str = "") -> Line:
     if answer.failed:
         status = answer.outcome.value
@@ -94,21 +53,27 @@ def _judge(record: Record, answer: Answer, good: Callable[[list[str]], bool], de
     return Line(record.kind, record.name, record.rtype, record.bind(), answer.texts, status, detail)
 
 
+def _only(answer: Answer, wanted: Callable[[str], bool]) -> tuple[Answer, list[str]]:
+    """The answer narrowed to the TXT records `wanted` keeps (SPF and DMARC live among other TXT):
+    none kept is a missing record, unless the lookup itself failed."""
+    kept = [text for text in answer.texts if wanted(text)]
+    return Answer(answer.outcome if kept or answer.failed else Outcome.MISSING, answer.records), kept
+
+
 def _spf_line(record: Record, lookup: Resolver, domain: Domain) -> Line:
-    answer = lookup.lookup(record.name, "TXT")
-    policies = [text for text in answer.texts if text.lower().split(" ", 1)[0] == "v=spf1"]
-    found = Answer(answer.outcome if policies or answer.failed else Outcome.MISSING, answer.records)
-    line = replace(_judge(record, found, bool), found=policies)
+    """OK when the one SPF policy passes the node's address."""
+    answer, policies = _only(lookup.lookup(record.name, "TXT"), lambda text: text.lower().split(" ", 1)[0] == "v=spf1")
+    line = replace(_judge(record, answer, bool), found=policies)
     if line.status != OK:
         return line
     if len(policies) > 1:
         return replace(line, status=WRONG, detail="permerror: more than one SPF record")
-    query = _SpfQuery(lookup, domain.node.ip, domain.name, domain.node.hostname)
-    result, _code, explanation = query.check()
-    if result == "temperror" and query.failure is not None:
-        return replace(line, status=query.failure.value, detail=explanation)
-    detail = f"{result} ({domain.node.ip})" if result == "pass" else f"{result}: {explanation}"
-    return replace(line, status=OK if result == "pass" else WRONG, detail=detail)
+    verdict = spf_check.evaluate(lookup, domain.node.ip, domain.name, domain.node.hostname)
+    if verdict.failure is not None:
+        return replace(line, status=verdict.failure.value, detail=verdict.explanation)
+    passed = verdict.result == "pass"
+    detail = f"pass ({domain.node.ip})" if passed else f"{verdict.result}: {verdict.explanation}"
+    return replace(line, status=OK if passed else WRONG, detail=detail)
 
 
 def _names(expected: str) -> Callable[[list[str]], bool]:
@@ -131,10 +96,9 @@ def _dkim_line(record: Record, lookup: Resolver, key: DkimKey) -> Line:
 
 def _dmarc_line(record: Record, lookup: Resolver) -> Line:
     """Any DMARC record is OK; its policy (p=) is shown."""
-    answer = lookup.lookup(record.name, "TXT")
-    policies = [text for text in answer.texts if text.replace(" ", "").upper().startswith("V=DMARC1")]
-    found = Answer(answer.outcome if policies or answer.failed else Outcome.MISSING, answer.records)
-    line = _judge(record, found, bool, detail=_tag(policies[0], "p") if policies else "")
+    answer, policies = _only(lookup.lookup(record.name, "TXT"),
+                             lambda text: text.replace(" ", "").upper().startswith("V=DMARC1"))
+    line = _judge(record, answer, bool, detail=_tag(policies[0], "p") if policies else "")
     return replace(line, found=policies)
 
 
