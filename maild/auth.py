@@ -19,7 +19,8 @@ from passlib.context import CryptContext
 
 from maild.config import Config, Mailbox
 
-_HASHES = CryptContext(schemes=["argon2", "bcrypt"])
+# pbkdf2_sha256: app passwords (random secrets, so a fast hash suffices: panel/services/app_passwords.py).
+_HASHES = CryptContext(schemes=["argon2", "bcrypt", "pbkdf2_sha256"])
 # Verified when the account does not exist, so a miss costs the same time as a wrong password.
 _DUMMY_HASH = _HASHES.handler("bcrypt").using(rounds=4).hash("no such account")
 
