@@ -5,7 +5,7 @@ import json
 
 from flask import Flask
 
-from panel.models import DomainStatus
+from panel.models import DomainStatus, Role
 from panel.services import domains
 from tests.dns_support import publish, serving
 from tests.factories import Factory
@@ -44,3 +44,13 @@ def test_dkim_rotation_from_the_command_line(app: Flask, make: Factory) -> None:
     # The node's own address is the provider's record, not in the domain's zone: those CNAMEs dangle.
     assert checks[0]["domain"] == "shell.example"
     assert checks[0]["problems"] == ["autoconfig: missing", "autodiscover: missing"]
+
+
+def test_check_dns_as_a_customer_checks_only_their_domains(app: Flask, make: Factory) -> None:
+    mine = make.domain(name="mine.example")
+    make.domain(name="theirs.example")
+    staff = make.user(Role.CUSTOMER, customer=mine.customer)
+    with serving(app, {}):
+        result = app.test_cli_runner().invoke(args=["domains", "check-dns", "--as", staff.email, "--json"], env=ENGLISH)
+    assert result.exit_code == 0, result.output
+    assert [check["domain"] for check in json.loads(result.stdout)] == ["mine.example"]

@@ -20,7 +20,7 @@ from panel.services.errors import NotFound
 @click.argument("reference", metavar="[NAME|ID]", required=False)
 @operator_command
 def check_dns(actor: Actor, reference: str | None) -> list[DnsCheck]:
-    """Check the DNS records of one domain, or of every domain (daily, from cron); pending
+    """Check the DNS records of one domain, or of every domain you see (daily, from cron); pending
     domains whose ownership record has appeared become active."""
     if reference is None:
         return [check for _domain, check in dns_health.check_every_domain(actor)]
