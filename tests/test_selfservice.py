@@ -14,7 +14,7 @@ from sqlalchemy import select
 from maild.bundle import load_bundle
 from panel.extensions import db
 from panel.models import AppPassword, AuditEvent, Mailbox, Role
-from panel.services import app_passwords, selfservice
+from panel.services import app_passwords, mailboxes, secrets, selfservice
 from panel.services.actor import Actor
 from panel.services.errors import Forbidden, Invalid, NotFound
 from panel.services.passwords import verify_password
@@ -52,6 +52,14 @@ def test_password_change_needs_the_old_password_and_meets_the_policy(english: Fl
     assert response.status_code == 302
     db.session.expire_all()
     assert verify_password(NEW_PASSWORD, db.session.get(Mailbox, taro.id).password_hash)
+
+
+def test_own_password_change_carries_the_apop_secret_along(make: Factory, taro: Mailbox) -> None:
+    taro.domain.customer.plan.allow_apop = True
+    db.session.commit()
+    mailboxes.set_apop(make.system, taro.id, True, Factory.PASSWORD)
+    mailbox = selfservice.change_own_password(Actor.for_mailbox(taro), Factory.PASSWORD, NEW_PASSWORD)
+    assert mailbox.apop_secret is not None and secrets.decrypt(mailbox.apop_secret) == NEW_PASSWORD
 
 
 def test_only_the_mailbox_user_changes_their_password_with_the_old_one(make: Factory, taro: Mailbox) -> None:
