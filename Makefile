@@ -35,5 +35,8 @@ test-deps:
 test: install test-deps
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
+screenshots: install test-deps
+	$(PY) scripts/screenshots.py
+
 clean:
 	rm -rf $(VENV) instance

@@ -1,6 +1,7 @@
 """Staff logins (admin, reseller, customer) and panel authentication."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -69,6 +70,18 @@ def set_user_password(actor: Actor, user_id: int, password: str) -> User:
         user.password_hash = hash_password(password)
         audit.record(actor, "user.password", user, customer_id=user.customer_id, reseller_id=user.reseller_id)
     return user
+
+
+def remember_locale(actor: Actor, locale: str) -> None:
+    """Keep a staff user's chosen language for their next sessions (mailbox users have none)."""
+    if actor.user_id is None or locale not in current_app.config["LANGUAGES"]:
+        return
+    with unit_of_work():
+        user = db.session.get(User, actor.user_id)
+        if user is not None and user.locale != locale:
+            user.locale = locale
+            audit.record(actor, "user.locale", user, customer_id=user.customer_id,
+                         reseller_id=user.reseller_id, locale=locale)
 
 
 def ensure_first_admin(email: str, password: str) -> User | None:

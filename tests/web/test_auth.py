@@ -103,3 +103,16 @@ def test_act_as_button_on_customer_page_carries_its_csrf_token(app, make, login_
     token = re.search(r'name="csrf_token" value="([^"]+)"', button).group(1)
     assert client.post(f"/act-as/{customer.id}").status_code == 400
     assert BANNER in client.post(f"/act-as/{customer.id}", data={"csrf_token": token}, follow_redirects=True).text
+
+
+def test_language_chosen_on_the_login_page_survives_login_and_is_remembered(make, client, ctx):
+    admin = make.user(Role.ADMIN)
+    client.get("/language/ja")
+    client.post("/login", data={"login": admin.email, "password": make.PASSWORD})
+    assert '<html lang="ja">' in client.get("/").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, admin.id).locale == "ja"
+    client.post("/logout")
+    fresh = client.application.test_client()
+    fresh.post("/login", data={"login": admin.email, "password": make.PASSWORD})
+    assert '<html lang="ja">' in fresh.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)

@@ -9,8 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from panel.services import customers
-from panel.services.users import authenticate
+from panel.services.users import authenticate, remember_locale
 from panel.web.auth.forms import ConfirmForm, LoginForm
+from panel.web.i18n import LOCALE_KEY
 from panel.web.principal import ACTING_AS_KEY, Principal, current_actor
 
 bp = Blueprint("auth", __name__)
@@ -31,8 +32,12 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         account = authenticate(form.login.data or "", form.password.data or "")
         if account is not None:
+            chosen = session.get(LOCALE_KEY)
             session.clear()
             login_user(Principal(account))
+            if chosen:  # the language picked on the login page stays, and becomes the user's own
+                session[LOCALE_KEY] = chosen
+                remember_locale(current_actor(), chosen)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors = [_("Wrong e-mail address or password.")]
     return render_template("auth/login.html", form=form)
@@ -42,7 +47,10 @@ def login() -> ResponseReturnValue:
 @login_required
 def logout() -> ResponseReturnValue:
     logout_user()
+    chosen = session.get(LOCALE_KEY)
     session.clear()
+    if chosen:
+        session[LOCALE_KEY] = chosen
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
