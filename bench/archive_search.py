@@ -8,8 +8,8 @@ them for one domain through `maild.archive.journal.Journal.append`, the capture 
 text extraction, compression, hash chain, FTS5 trigram index). The bulk load skips the per-message
 fsync (`durable=False`); the first 500 are timed with fsync as capture does them, which is the
 append rate the SMTP 250 waits for. Then each query runs 20 times through `maild.archive.reader`
-(count + first page of 50, as the panel's search page does); the median and worst are printed.
-A reference row times the same rare-word search as a plain LIKE scan over the index's text.
+(count up to 10,001 + first page of 50, as the panel's search page does); the median and worst are
+printed. A reference row times the rare-word search as a scan of the indexed text (no index).
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ WORDS = ("invoice budget meeting contract delivery schedule report quarterly fig
          "security password account renewal license product launch marketing campaign sales forecast").split()
 JAPANESE = "会議 請求書 契約 納品 予算 報告 確認 出荷 支払い 見積もり".split()
 RARE = "zanzibar"  # in 1 message of 1,000
+COUNT_LIMIT = 10_000  # panel.services.archive.COUNT_LIMIT
 PEOPLE = [f"user{n}@corp.test" for n in range(200)] + [f"contact{n}@partner{n % 40}.test" for n in range(400)]
 
 
@@ -81,16 +82,16 @@ def timed_search(root: Path, query: reader.Query, runs: int = 20) -> tuple[float
     total = 0
     for _ in range(runs):
         began = time.perf_counter()
-        total = reader.count(root, [DOMAIN], query)
+        total = reader.count(root, [DOMAIN], query, at_most=COUNT_LIMIT + 1)
         reader.search(root, [DOMAIN], query, limit=50)
         samples.append((time.perf_counter() - began) * 1000)
     return statistics.median(samples), max(samples), total
 
 
-def like_scan(root: Path, word: str) -> float:
+def scan(root: Path, word: str) -> float:
     began = time.perf_counter()
     with open_readonly(root, DOMAIN) as connection:
-        connection.execute("SELECT count(*) FROM search WHERE body LIKE ?", (f"%{word}%",)).fetchone()
+        connection.execute("SELECT count(*) FROM search WHERE instr(lower(body), ?) > 0", (word,)).fetchone()
     return (time.perf_counter() - began) * 1000
 
 
@@ -120,8 +121,9 @@ def main() -> None:
         for label, query in queries.items():
             median, worst, total = timed_search(root, query)
             flag = "" if median < 200 else "  (over 200 ms)"
-            print(f"{label:34} {median:10.1f} {worst:10.1f} {total:9,}{flag}")
-        print(f"reference: LIKE scan for the rare word: {like_scan(root, RARE):.0f} ms")
+            shown = f"{COUNT_LIMIT:,}+" if total > COUNT_LIMIT else f"{total:,}"
+            print(f"{label:34} {median:10.1f} {worst:10.1f} {shown:>9}{flag}")
+        print(f"reference: the rare word by scanning every body: {scan(root, RARE):.0f} ms")
     finally:
         if args.keep is None:
             shutil.rmtree(workdir)

@@ -185,3 +185,13 @@ def test_hostile_mime_renders_without_error() -> None:
     shown = render_message(b"Subject: \xff\r\nContent-Type: text/html; charset=x-bogus\r\n\r\n"
                            b"<svg onload=alert(1)><iframe src=//evil.test></iframe>hi")
     assert shown.html is not None and "onload" not in shown.html and "iframe" not in shown.html
+
+
+def test_search_page_counts_up_to_a_limit(client: FlaskClient, world: dict[str, object],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(archive, "COUNT_LIMIT", 1)
+    login(client, "auditor@corp.test")
+    client.get("/language/en")
+    page = client.get("/archive/").get_data(as_text=True)
+    assert "More than 1 messages match." in page and "Page 1 of 1" not in page
+    assert actions("archive.search")[0].detail["results"] == 2  # counted up to the limit + 1

@@ -46,8 +46,13 @@ class Query:
         if self.since and self.until and self.since > self.until:
             raise QueryError("until", "the end date is before the start date")
 
-    def where(self) -> tuple[str, list[Any]]:
-        """SQL conditions on `entry` and their parameters."""
+    def selection(self) -> tuple[str, list[Any], str]:
+        """`FROM ... WHERE ...` over `entry` (joined to the index when text is searched), parameters,
+        and the column giving capture order.
+
+        With text, the index drives in descending rowid order (= capture order), so the first page
+        of a common word stops after 50 matches instead of collecting all of them.
+        """
         self.check()
         clauses: list[str] = []
         params: list[Any] = []
@@ -57,33 +62,30 @@ class Query:
             value = value.strip()
             if len(value) >= MIN_TERM:
                 matches.append(f"{{{' '.join(columns)}}} : {_phrase(value)}")
-            elif value:  # too short for trigrams: a scan of the indexed text
-                found = " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in columns)
-                clauses.append(f"seq IN (SELECT rowid FROM search WHERE {found})")
-                params.extend([_like(value)] * len(columns))
-        if matches:
-            clauses.append("seq IN (SELECT rowid FROM search WHERE search MATCH ?)")
-            params.append(" AND ".join(matches))
+            elif value:  # too short for trigrams: the indexed text is read row by row (ASCII case folded)
+                found = " OR ".join(f"instr(lower(short.{column}), ?) > 0" for column in columns)
+                clauses.append(f"EXISTS (SELECT 1 FROM search AS short WHERE short.rowid = entry.seq AND ({found}))")
+                params.extend([value.lower()] * len(columns))
         if self.direction:
-            clauses.append("direction = ?")
+            clauses.append("entry.direction = ?")
             params.append(self.direction)
         if self.since:
-            clauses.append("received_at >= ?")
+            clauses.append("entry.received_at >= ?")
             params.append(self.since.isoformat())
         if self.until:
-            clauses.append("received_at < ?")
+            clauses.append("entry.received_at < ?")
             params.append((self.until + timedelta(days=1)).isoformat())
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+        source, order = "entry", "entry.seq"
+        if matches:
+            source, order = "search JOIN entry ON entry.seq = search.rowid", "search.rowid"
+            clauses.insert(0, "search MATCH ?")
+            params.insert(0, " AND ".join(matches))
+        return f" FROM {source}" + (" WHERE " + " AND ".join(clauses) if clauses else ""), params, order
 
 
 def _phrase(value: str) -> str:
     """An FTS5 string literal: the whole input as one substring, quotes doubled."""
     return '"' + value.replace('"', '""') + '"'
-
-
-def _like(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,8 @@ class Hit:
     hash: str
 
 
-HIT_COLUMNS = "seq, received_at, direction, sender, recipients, client_ip, auth_user, subject, size, hash"
+HIT_COLUMNS = ", ".join(f"entry.{column}" for column in (
+    "seq", "received_at", "direction", "sender", "recipients", "client_ip", "auth_user", "subject", "size", "hash"))
 
 
 def _hit(domain: str, row: tuple[Any, ...]) -> Hit:
@@ -114,20 +117,22 @@ def _existing(root: Path, domains: Iterable[str]) -> list[str]:
     return [name for name in domains if journal_path(root, name).is_file()]
 
 
-def count(root: Path, domains: Iterable[str], query: Query) -> int:
-    where, params = query.where()
+def count(root: Path, domains: Iterable[str], query: Query, *, at_most: int | None = None) -> int:
+    """How many entries match; with `at_most`, counting stops there (a common word in a big archive)."""
+    selection, params, _ = query.selection()
+    inner = f"SELECT 1{selection}" + (f" LIMIT {int(at_most)}" if at_most is not None else "")
     total = 0
     for name in _existing(root, domains):
         with open_readonly(root, name) as connection:
-            total += connection.execute(f"SELECT count(*) FROM entry{where}", params).fetchone()[0]
-    return total
+            total += connection.execute(f"SELECT count(*) FROM ({inner})", params).fetchone()[0]
+    return min(total, at_most) if at_most is not None else total
 
 
 def _newest_first(root: Path, name: str, query: Query, limit: int | None,
                   extra: str = "") -> Iterator[tuple[Any, ...]]:
-    """Rows of `name` matching `query`, newest first (a cursor: rows arrive one at a time)."""
-    where, params = query.where()
-    sql = f"SELECT {HIT_COLUMNS}{extra} FROM entry{where} ORDER BY received_at DESC, seq DESC"
+    """Rows of `name` matching `query`, newest (last captured) first; a cursor, one row at a time."""
+    selection, params, order = query.selection()
+    sql = f"SELECT {HIT_COLUMNS}{extra}{selection} ORDER BY {order} DESC"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     with open_readonly(root, name) as connection:
@@ -147,7 +152,7 @@ def matching(root: Path, domains: Iterable[str], query: Query) -> Iterator[tuple
     """Every hit with its message bytes, domain by domain, newest first; one message in memory at a time."""
     query.check()
     for name in _existing(root, domains):
-        for row in _newest_first(root, name, query, None, ", message"):
+        for row in _newest_first(root, name, query, None, ", entry.message"):
             yield _hit(name, row[:-1]), decompress(row[-1])
 
 

@@ -29,6 +29,10 @@ from panel.services.errors import Forbidden, Invalid, NotFound
 from panel.services.transaction import unit_of_work
 
 
+# A search page counts this many matches at most (a common word in a large archive); exports count all.
+COUNT_LIMIT = 10_000
+
+
 @dataclass(frozen=True)
 class Archive:
     """What an audit event about a look at the archive names as its object (not a table row)."""
@@ -98,16 +102,21 @@ class Results:
     domain_ids: dict[str, int]  # domain name -> id, for links
 
     @property
+    def more(self) -> bool:
+        """More matches than were counted: the page says so, and pages stop at COUNT_LIMIT."""
+        return self.total > COUNT_LIMIT
+
+    @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return max(1, -(-min(self.total, COUNT_LIMIT) // self.per_page))
 
 
-def _look(actor: Actor, action: str, query: reader.Query, domain_id: int | None,
+def _look(actor: Actor, action: str, query: reader.Query, domain_id: int | None, at_most: int | None = None,
           **detail: Any) -> tuple[list[Domain], int]:
     """The domains a search or export covers and its number of matches, recorded under `action`."""
     domains = _searched(actor, domain_id)
     _checked(query)
-    total = reader.count(archive_root(), [domain.name for domain in domains], query)
+    total = reader.count(archive_root(), [domain.name for domain in domains], query, at_most=at_most)
     _record(actor, action, domains[0] if domain_id else Archive(), domains, results=total, **detail,
             **_query_detail(query))
     return domains, total
@@ -117,8 +126,8 @@ def search(actor: Actor, query: reader.Query, *, domain_id: int | None = None, p
            per_page: int = 50) -> Results:
     """One page of matching entries, newest first; recorded as `archive.search`."""
     page = max(1, page)
-    domains, total = _look(actor, "archive.search", query, domain_id, page=page)
-    page = min(page, max(1, -(-total // per_page)))  # past the end: the last page, not a scan to nowhere
+    domains, total = _look(actor, "archive.search", query, domain_id, COUNT_LIMIT + 1, page=page)
+    page = min(page, max(1, -(-min(total, COUNT_LIMIT) // per_page)))  # past the end: the last page
     hits = reader.search(archive_root(), [domain.name for domain in domains], query,
                          offset=(page - 1) * per_page, limit=per_page)
     return Results(hits, total, page, per_page, {domain.name: domain.id for domain in domains})

@@ -17,8 +17,8 @@ from flask_login import login_required
 from wtforms import SelectChoice
 
 from panel.services import archive
-from panel.services.errors import Invalid
 from panel.services.archive_formats import FORMATS, WRITERS
+from panel.services.errors import Invalid
 from panel.web.archive.forms import SearchForm, ToggleForm
 from panel.web.archive.message import render_message
 from panel.web.errors import form_error
@@ -63,7 +63,8 @@ def index() -> ResponseReturnValue:
             form_error(form, error)
     domains = archive.visible_domains(actor)
     return render_template("archive/index.html", form=form, results=results, domains=domains,
-                           usage=archive.usage(actor), query_string=_query_string(), toggle=ToggleForm())
+                           usage=archive.usage(actor), query_string=_query_string(), toggle=ToggleForm(),
+                           limit=archive.COUNT_LIMIT)
 
 
 @bp.get("/domains/<int:domain_id>/messages/<int:entry>")
