@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import io
+import itertools
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,11 +14,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from maild.archive.journal import Envelope, Journal
+from maild.archive.reader import Hit
 from maild.archive.retention import purge
 from panel.bundle.build import node_content
 from panel.extensions import db
 from panel.models import AuditEvent, Node, Role
-from panel.services import archive
+from panel.services import archive, archive_formats
 from panel.services.actor import Actor
 from panel.web.archive.message import render_message
 from tests.conftest import login
@@ -195,3 +198,20 @@ def test_search_page_counts_up_to_a_limit(client: FlaskClient, world: dict[str, 
     page = client.get("/archive/").get_data(as_text=True)
     assert "More than 1 messages match." in page and "Page 1 of 1" not in page
     assert actions("archive.search")[0].detail["results"] == 2  # counted up to the limit + 1
+
+
+@pytest.mark.parametrize("writer", [archive_formats.eml_zip, archive_formats.mbox])
+def test_exports_write_each_message_before_reading_the_next(writer) -> None:  # type: ignore[no-untyped-def]
+    hit = Hit("corp.test", 1, "2026-11-28T10:00:00+00:00", "in", "a@b.test", ("c@corp.test",), "192.0.2.1",
+              None, "s", len(PLAIN), "0" * 64)
+    read: list[int] = []
+
+    def messages():  # type: ignore[no-untyped-def]
+        for seq in range(1, 10_001):
+            read.append(seq)
+            yield replace(hit, seq=seq), PLAIN
+
+    stream = writer(messages())
+    first = next(stream)
+    assert read == [1] and first  # the first message is out before the second is read
+    assert sum(1 for _ in itertools.islice(stream, 99)) == 99 and len(read) == 100
