@@ -158,7 +158,7 @@ def matching(root: Path, domains: Iterable[str], query: Query) -> Iterator[tuple
 
 def read_message(root: Path, domain: str, seq: int) -> tuple[Hit, bytes] | None:
     """One entry and its original bytes, or None if there is no such entry."""
-    if not journal_path(root, domain).is_file():
+    if not 0 < seq < 2**63 or not journal_path(root, domain).is_file():
         return None
     with open_readonly(root, domain) as connection:
         row = connection.execute(f"SELECT {HIT_COLUMNS}, message FROM entry WHERE seq = ?", (seq,)).fetchone()

@@ -79,6 +79,7 @@ def test_read_message_returns_the_exact_bytes(root: Path) -> None:
     hit, data = reader.read_message(root, DOMAIN, 2)  # type: ignore[misc]
     assert data == PLAIN and hit.auth_user == "bob@example.test"
     assert reader.read_message(root, DOMAIN, 99) is None
+    assert reader.read_message(root, DOMAIN, 10**30) is None  # beyond SQLite's integers: no such entry, no crash
 
 
 def tamper(root: Path, sql: str, *params: object) -> None:
