@@ -12,9 +12,9 @@ from maild.bundle import load_bundle
 from maild.config import Config, Listener
 from panel.bundle.build import listeners_from_env
 from panel.extensions import db
-from panel.models import Mailbox, Node
+from panel.models import Mailbox, Node, Tier
 from panel.services import certificates, domains, mailboxes, plans, secrets
-from panel.services.errors import LimitExceeded
+from panel.services.errors import Invalid, LimitExceeded
 from panel.services.transaction import unit_of_work
 from tests.factories import Factory
 
@@ -101,7 +101,11 @@ def test_rolled_back_flush_is_forgotten(app: Flask, make: Factory) -> None:
 
 def test_node_name_cannot_escape_the_bundle_directory(app: Flask, make: Factory,
                                                       caplog: pytest.LogCaptureFixture) -> None:
-    make.node(name="../escape")
+    with pytest.raises(Invalid) as refused:  # the service refuses such a name outright
+        make.node(name="../escape")
+    assert refused.value.field == "name"
+    db.session.add(Node(name="../escape", hostname="mx.escape.test", ip="192.0.2.9", tier=Tier.SHARED))
+    db.session.commit()  # a row that bypassed the service still cannot escape
     assert not (Path(app.config["BUNDLE_DIR"]).parent / "escape").exists()
     assert "cannot name a bundle directory" in caplog.text
 
