@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from panel import create_app
 from panel.extensions import db
 from tests.factories import Factory
+from tests.panel_maild import PanelMaild
 
 PG_URL = os.environ.get("TEGAMI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [
@@ -116,3 +117,11 @@ def english(client: FlaskClient) -> FlaskClient:
     """The test client asking for English pages, so assertions read the source strings."""
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
+
+
+@pytest.fixture
+def panel_maild(app: Flask, tmp_path: Path) -> Iterator[PanelMaild]:
+    """maild on the bundle this app writes (start it with `.start(node_name)`), stopped at the end."""
+    daemon = PanelMaild(app, tmp_path)
+    yield daemon
+    daemon.stop()

@@ -1,111 +1,28 @@
 """Panel to daemon: a change saved in the panel is in force in a running maild within seconds."""
 from __future__ import annotations
 
-import smtplib
-import ssl
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from flask import Flask
 
-from maild.bundle import load_bundle
-from maild.config import Listener
 from panel.services import mailboxes
 from tests.factories import Factory
-from tests.maild.support import free_port
+from tests.panel_maild import PanelMaild, logs_in
 
-TIMEOUT = 20.0  # generous: the machine is shared; the reloader itself polls every 0.5 s
 NEW_PASSWORD = "a fresh passphrase for taro"
 
 
-def insecure_context() -> ssl.SSLContext:
-    """maild's self-signed certificate on loopback: encryption without verification, tests only."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def logs_in(port: int, address: str, password: str) -> bool:
-    with smtplib.SMTP_SSL("127.0.0.1", port, timeout=TIMEOUT, context=insecure_context()) as smtp:
-        try:
-            smtp.login(address, password)
-        except smtplib.SMTPAuthenticationError:
-            return False
-        return True
-
-
-class PanelMaild:
-    """`python -m maild` on the bundle the panel writes for one node, SMTPS on a free port."""
-
-    def __init__(self, app: Flask, tmp_path: Path) -> None:
-        self.port = free_port()
-        app.config["MAILD_LISTENERS"] = (Listener("submissions", "127.0.0.1", self.port),)
-        self.bundle_root = Path(app.config["BUNDLE_DIR"])
-        self.data_dir = tmp_path / "maild-data"
-        self.log = tmp_path / "maild.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, node_name: str) -> None:
-        with self.log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "maild", "--bundle", str(self.bundle_root / node_name),
-                 "--data", str(self.data_dir)], stdout=output, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                with smtplib.SMTP_SSL("127.0.0.1", self.port, timeout=TIMEOUT, context=insecure_context()):
-                    return
-            except OSError:
-                assert self.process.poll() is None and time.monotonic() < deadline, self.log.read_text()
-                time.sleep(0.1)
-
-    def wait_for_serial(self, node_name: str) -> float:
-        """Seconds until maild logs the panel's newest bundle for `node_name` in force.
-
-        Waiting on the log, not on failed logins, keeps clear of maild's login throttle.
-        """
-        started = time.monotonic()
-        serial = load_bundle(self.bundle_root / node_name).serial
-        while f"bundle serial {serial} in force" not in self.log.read_text():
-            assert time.monotonic() - started < TIMEOUT, self.log.read_text()
-            time.sleep(0.05)
-        return time.monotonic() - started
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(TIMEOUT)
-
-
-@pytest.fixture
-def maild(app: Flask, tmp_path: Path) -> Iterator[PanelMaild]:
-    daemon = PanelMaild(app, tmp_path)
-    yield daemon
-    daemon.stop()
-
-
 @pytest.mark.parametrize("app", ["sqlite"], indirect=True)
-def test_password_changed_in_panel_works_in_running_daemon(app: Flask, make: Factory, maild: PanelMaild) -> None:
-    port = maild.port
+def test_password_changed_in_panel_works_in_running_daemon(app: Flask, make: Factory, panel_maild: PanelMaild) -> None:
+    port = panel_maild.port
     mailbox = make.mailbox(make.domain(name="example.jp"), "taro")
-    maild.start(mailbox.domain.node.name)
+    panel_maild.start(mailbox.domain.node.name)
     assert logs_in(port, "taro@example.jp", Factory.PASSWORD)
 
     mailboxes.set_password(make.system, mailbox.id, NEW_PASSWORD)
-    print(f"new password in force {maild.wait_for_serial(mailbox.domain.node.name):.2f} s after the save")
+    print(f"new password in force {panel_maild.wait_for_serial(mailbox.domain.node.name):.2f} s after the save")
     assert logs_in(port, "taro@example.jp", NEW_PASSWORD)
     assert not logs_in(port, "taro@example.jp", Factory.PASSWORD)
 
     make.mailbox(mailbox.domain, "hanako")
-    maild.wait_for_serial(mailbox.domain.node.name)
+    panel_maild.wait_for_serial(mailbox.domain.node.name)
     assert logs_in(port, "hanako@example.jp", Factory.PASSWORD)
