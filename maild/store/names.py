@@ -80,6 +80,8 @@ def normalize(name: str) -> str:
             raise InvalidName("invalid folder name")
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in part):
             raise InvalidName("control characters are not allowed in folder names")
+        if "*" in part or "%" in part:
+            raise InvalidName("* and % are LIST wildcards, not allowed in folder names")
     joined = SEPARATOR.join(parts)
     if len(encode_mutf7(joined).encode()) > MAX_NAME_BYTES:
         raise InvalidName("folder name too long")

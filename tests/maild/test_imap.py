@@ -297,8 +297,9 @@ def test_folder_lifecycle_with_modified_utf7_names(server: ImapNode) -> None:
     assert client.delete("Done")[0] == "OK"
     typ, data = client.select("Done")
     assert typ == "NO" and data[0].startswith(b"[NONEXISTENT]")  # type: ignore[union-attr]
-    typ, data = client.create("Bad&Name")
-    assert typ == "NO" and data[0].startswith(b"[CANNOT]")  # type: ignore[union-attr]
+    for bad in ("Bad&Name", "Star*", "a..b"):
+        typ, data = client.create(bad)
+        assert typ == "NO" and data[0].startswith(b"[CANNOT]"), bad  # type: ignore[union-attr]
     assert client.namespace()[1] == [b'(("" ".")) NIL NIL']
 
 
