@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import zlib
@@ -148,7 +149,12 @@ class Journal:
     def _connection(self, domain: str) -> sqlite3.Connection:
         with self._lock:
             if domain not in self._connections:
-                self._connections[domain] = connect(journal_path(self.root, domain), durable=self.durable)
+                path = journal_path(self.root, domain)
+                created = not path.exists()
+                self._connections[domain] = connect(path, durable=self.durable)
+                if created and self.durable:  # the new file's name must survive a crash too
+                    for directory in (path.parent, self.root):
+                        _fsync_directory(directory)
             return self._connections[domain]
 
     def append(self, domain: str, envelope: Envelope, message: bytes) -> int:
@@ -190,6 +196,14 @@ class Journal:
             for connection in self._connections.values():
                 connection.close()
             self._connections.clear()
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _sequence(connection: sqlite3.Connection) -> int:
