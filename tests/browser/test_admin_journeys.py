@@ -8,7 +8,7 @@ from panel.models import Customer, Plan, Reseller, Role
 from panel.services import plans
 from panel.services.actor import Actor
 from tests.browser.checks import assert_page_ok
-from tests.browser.journeys import alert_text, go_to, log_in
+from tests.browser.journeys import alert_text, follow, go_to, log_in, press
 
 
 def test_admin_creates_a_plan_and_a_reseller_with_an_allowance(page, seed, live_app):
@@ -16,30 +16,27 @@ def test_admin_creates_a_plan_and_a_reseller_with_an_allowance(page, seed, live_
     log_in(page, admin.email, seed.PASSWORD)
 
     go_to(page, "Plans")
-    page.get_by_role("link", name="New plan").click()
-    assert_page_ok(page)
+    follow(page, "New plan")
     page.get_by_label("Name", exact=True).fill("Business 10")
     page.get_by_label("Mailboxes", exact=True).fill("10")
     page.get_by_label("Monthly price per mailbox").fill("500")
-    page.get_by_role("button", name="Save").click()
+    press(page, "Save")
     assert "Plan Business 10 created." in alert_text(page)
     assert_page_ok(page)
 
     go_to(page, "Reseller plans")
-    page.get_by_role("link", name="New reseller plan").click()
+    follow(page, "New reseller plan")
     page.get_by_label("Name", exact=True).fill("Partner S")
     page.get_by_label("Customers", exact=True).fill("5")
-    page.get_by_role("button", name="Save").click()
-    assert_page_ok(page)
+    press(page, "Save")
 
     go_to(page, "Resellers")
-    page.get_by_role("link", name="New reseller").click()
+    follow(page, "New reseller")
     page.get_by_label("Name", exact=True).fill("Sakura Web")
     page.get_by_label("Reseller plan").select_option(label="Partner S")
     page.get_by_label("Login e-mail address").fill("owner@sakura.example")
     page.get_by_label("Password").fill("a long reseller password")
-    page.get_by_role("button", name="Create reseller").click()
-    assert_page_ok(page)
+    press(page, "Create reseller")
     assert "Sakura Web" in page.content()
 
     with live_app[0].app_context():
@@ -56,14 +53,12 @@ def test_reseller_creates_a_customer_and_is_refused_past_its_allowance(page, see
 
     for name, login in (("Tanaka Shoten", "it@tanaka.example"), ("Suzuki Trading", "it@suzuki.example")):
         go_to(page, "Customers")
-        page.get_by_role("link", name="New customer").click()
-        assert_page_ok(page)
+        follow(page, "New customer")
         page.get_by_label("Name", exact=True).fill(name)
         page.get_by_label("Plan").select_option(label="Shop")
         page.get_by_label("Login e-mail address").fill(login)
         page.get_by_label("Password").fill("a long customer password")
-        page.get_by_role("button", name="Create customer").click()
-        assert_page_ok(page)
+        press(page, "Create customer")
 
     assert "Reseller allowance exceeded" in page.content()
     with live_app[0].app_context():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.browser.checks import assert_page_ok
-from tests.browser.journeys import go_to, log_in
+from tests.browser.journeys import follow, go_to, log_in, press
 from tests.panel_maild import PanelMaild, imap_login
 
 NEW_PASSWORD = "spring rain over kyoto"
@@ -20,14 +20,11 @@ def test_mailbox_user_changes_password_and_it_works_over_imap(page, seed, live_a
         assert imap_login(daemon.imaps_port, "taro@example.jp", seed.PASSWORD)
         log_in(page, "taro@example.jp", seed.PASSWORD)
         go_to(page, "My account")
-        page.get_by_role("link", name="Change password").click()
-        assert_page_ok(page)
+        follow(page, "Change password")
         page.get_by_label("Current password").fill(seed.PASSWORD)
         page.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
         page.get_by_label("Repeat the password").fill(NEW_PASSWORD)
-        page.get_by_role("button", name="Change password").click()
-        page.wait_for_load_state()
-        assert_page_ok(page)
+        press(page, "Change password")
         daemon.wait_for_serial(node)
         assert imap_login(daemon.imaps_port, "taro@example.jp", NEW_PASSWORD)
         assert not imap_login(daemon.imaps_port, "taro@example.jp", seed.PASSWORD)
