@@ -1,4 +1,4 @@
-"""`maild --bundle DIR --data DIR [--listen kind=host:port ...]`: the daemon in the foreground.
+"""`maild --bundle DIR --data DIR [--listen kind=host:port ...] [--apop-key-file PATH]`: the daemon.
 
 Refuses to start on a bad bundle (nothing valid to serve yet); once running, a bad new bundle is
 logged and the last good one stays in force. SIGTERM or SIGINT stop it cleanly.
@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data", required=True, type=Path, help="state directory: mail store, queue, certificates")
     parser.add_argument("--listen", action="append", type=listener, default=[], metavar="KIND=HOST:PORT",
                         help="listen here instead of the bundle's listeners (repeatable)")
+    parser.add_argument("--apop-key-file", type=Path, default=None, metavar="PATH",
+                        help="the Fernet key the panel encrypts APOP secrets with (default: DATA/apop.key)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return parser.parse_args(argv)
 
@@ -70,7 +72,7 @@ async def serve(args: argparse.Namespace) -> None:
     args.data.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = Store(args.data / "mail")
     queue = Queue(args.data / "queue", holder, store=store)
-    runtime = Runtime(holder, store, queue, args.data)
+    runtime = Runtime(holder, store, queue, args.data, apop_key_file=args.apop_key_file)
     reporter = Reporter(holder, store, args.data)
     daemon = Daemon(runtime, args.listen or None, services=(
         lambda: watch(args.bundle, holder), queue.run, reporter.run, lambda: cleanup.run_daily(holder, store),

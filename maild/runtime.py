@@ -90,6 +90,7 @@ class Runtime:
     tls_cache: TlsCache = field(default_factory=TlsCache)
     send_rate: SendRate = field(default_factory=SendRate)  # shared by every submission listener
     inflight: Inflight = field(default_factory=Inflight)
+    apop_key_file: Path | None = None  # None: `<data_dir>/apop.key` (maild.apop.default_key_file)
 
     @property
     def config(self) -> Config:

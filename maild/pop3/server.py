@@ -18,7 +18,7 @@ async def _serve(runtime: Runtime, listener: Listener, implicit_tls: bool) -> as
     store = runtime.store
     if not isinstance(store, FolderStore):
         raise TypeError("POP3 needs a store with shared folders (maild.store.Store)")
-    apop_key_file = ApopKeyFile(default_key_file(runtime.data_dir))
+    apop_key_file = ApopKeyFile(runtime.apop_key_file or default_key_file(runtime.data_dir))
 
     async def session(connection: LineConnection) -> None:
         await Pop3Session(connection, runtime, store, apop_key_file.current(), implicit_tls).run()

@@ -166,7 +166,8 @@ def running_daemon(config: Config, tmp_path: Path, *, runtime_options: dict[str,
 class MaildProcess:
     """`python -m maild` on a bundle written from `config`, with its listeners on free ports."""
 
-    def __init__(self, config: Config, tmp_path: Path, kinds: Iterable[str]) -> None:
+    def __init__(self, config: Config, tmp_path: Path, kinds: Iterable[str], options: Iterable[str] = ()) -> None:
+        self.options = tuple(options)  # more command-line options, e.g. ("--apop-key-file", path)
         self.ports = {kind: free_port() for kind in kinds}
         listeners = tuple(Listener(kind, HOST, port) for kind, port in self.ports.items())
         self.config = replace(config, server=replace(config.server, listeners=listeners))
@@ -184,7 +185,7 @@ class MaildProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "maild", "--bundle", str(self.bundle_dir), "--data", str(self.data_dir)],
+                [sys.executable, "-m", "maild", "--bundle", str(self.bundle_dir), "--data", str(self.data_dir), *self.options],
                 stdout=log, stderr=subprocess.STDOUT, env=env,
             )
         deadline = time.monotonic() + START_TIMEOUT

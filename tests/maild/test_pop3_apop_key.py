@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import hashlib
+import poplib
+from dataclasses import replace
 from pathlib import Path
 
 from maild.apop import ApopKey, ApopKeyFile, new_timestamp
 from panel import create_app
 from panel.services import secrets
+from tests.maild.pop3_support import TIMEOUT, client_tls
+from tests.maild.support import MaildProcess, mailbox, node_config
 
 TIMESTAMP = "<1896.697170952@dbc.mtview.ca.us>"  # RFC 1939's example
 
@@ -44,6 +48,18 @@ def test_token_from_another_key_is_refused(tmp_path: Path) -> None:
     other = ApopKeyFile(tmp_path / "two" / "apop.key").current()
     assert other is not None
     assert not other.verify(token, TIMESTAMP, digest(TIMESTAMP, "secret"))
+
+
+def test_maild_with_apop_key_file_option_accepts_the_panels_apop_secret(tmp_path: Path) -> None:
+    key_file = tmp_path / "instance" / "apop.key"  # the panel's key, outside maild's data directory
+    bob = replace(mailbox("bob@example.test"), apop_secret=panel_token(key_file, "tanstaaf"))
+    config = node_config(mailboxes=[bob], kinds=("pop3s",))
+    with MaildProcess(config, tmp_path, kinds=("pop3s",), options=("--apop-key-file", str(key_file))) as maild:
+        client = poplib.POP3_SSL("127.0.0.1", maild.ports["pop3s"], timeout=TIMEOUT, context=client_tls())
+        assert b"<" in client.getwelcome()  # a timestamp: APOP is on
+        assert client.apop("bob@example.test", "tanstaaf").startswith(b"+OK")
+        client.quit()
+    assert not (tmp_path / "data" / "apop.key").exists()
 
 
 def test_missing_key_file_means_no_key(tmp_path: Path) -> None:
