@@ -36,7 +36,7 @@ from typing import Any
 from maild.config import Config, Mailbox
 from maild.ledger import Journal
 from maild.runtime import ConfigSource
-from maild.store import Store
+from maild.store import Store, Usage
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +120,10 @@ class Reporter:
         try:
             mailboxes = self._mailboxes(config, journal, full)
             # A full report opens every counter once (a file read each): off the loop.
-            rows = await asyncio.to_thread(lambda: [(box, self.store.usage(box)) for box in mailboxes])
+            rows = await asyncio.to_thread(lambda: [(box, self._usage(box)) for box in mailboxes])
             warned = await self._warn(config, [(box, usage.bytes) for box, usage in rows])
             if warned:  # the warnings themselves take space: report the usage after them
-                rows = [(box, self.store.usage(box)) for box, _ in rows]
+                rows = [(box, self._usage(box)) for box, _ in rows]
             body = {
                 "version": REPORT_VERSION, "node": config.server.node,
                 "generated": datetime.now(UTC).isoformat(timespec="seconds"), "full": full,
@@ -137,6 +137,12 @@ class Reporter:
         except BaseException:
             self.store.ledger.restore(journal)
             raise
+
+    def _usage(self, mailbox: Mailbox) -> Usage:
+        """The mailbox's usage; one never used (no Maildir yet) is empty and stays uncreated."""
+        if self.store.maildir(mailbox).is_dir():
+            return self.store.usage(mailbox)
+        return Usage(0, 0)
 
     @staticmethod
     def _mailboxes(config: Config, journal: Journal, full: bool) -> list[Mailbox]:

@@ -128,7 +128,10 @@ class Store:
         if self._pools_primed is not config:
             for box in config.mailboxes.values():
                 if box.pool_bytes > 0 and not self.ledger.counted(box):
-                    self._quota(box)
+                    if self.maildir(box).is_dir():
+                        self._quota(box)
+                    else:  # never used: counts 0 without creating its Maildir
+                        self.ledger.opened(box, 0)
             self._pools_primed = config
         return self.ledger.pool_used(mailbox.customer_id) + incoming > mailbox.pool_bytes
 
