@@ -5,9 +5,7 @@ client announcing a large literal never makes the server allocate more than it a
 """
 from __future__ import annotations
 
-import asyncio
-
-from maild.pop3.connection import ConnectionClosed, LineConnection, LineTooLong
+from maild.connection import ConnectionClosed, LineConnection, LineTooLong
 
 MAX_LINE = 64 * 1024  # command line limit (the literal data itself is read separately)
 
@@ -27,11 +25,5 @@ class ImapConnection(LineConnection):
                 del self._buffer[: len(chunk)]
                 self._maybe_resume_reading()
                 continue
-            if self._eof:
-                raise ConnectionClosed()
-            self._data_waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._data_waiter
-            finally:
-                self._data_waiter = None
+            await self.wait_for_data()
         return bytes(out)

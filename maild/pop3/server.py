@@ -9,7 +9,7 @@ import asyncio
 
 from maild.apop import ApopKeyFile, default_key_file
 from maild.config import Listener
-from maild.pop3.connection import LineConnection
+from maild.connection import LineConnection
 from maild.pop3.session import MAX_LINE, FolderStore, Pop3Session
 from maild.runtime import Runtime
 

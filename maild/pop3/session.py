@@ -20,8 +20,8 @@ from typing import Protocol, runtime_checkable
 from maild.apop import ApopKey, apop_login, new_timestamp
 from maild.auth import LoginResult, Outcome
 from maild.config import Mailbox
+from maild.connection import ConnectionClosed, LineConnection, LineTooLong
 from maild.pop3 import replies, wire
-from maild.pop3.connection import ConnectionClosed, LineConnection, LineTooLong
 from maild.pop3.maildrop import Entry, InUse, Maildrop, NoSuchMessage
 from maild.pop3.replies import Reply
 from maild.runtime import Runtime

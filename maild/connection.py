@@ -1,6 +1,6 @@
-"""A line-oriented connection on an asyncio Protocol, with in-place STARTTLS.
+"""A line-oriented connection on an asyncio Protocol, with in-place STARTTLS (POP3 and IMAP).
 
-Streams would do for reading lines, but STLS must refuse plaintext a client pipelined behind it
+Streams would do for reading lines, but STLS/STARTTLS must refuse plaintext a client pipelined behind it
 (otherwise an attacker's injected commands run inside the TLS session, CVE-2011-0411), and that
 needs to see the unread input. So this owns its buffer: lines are bounded, reading pauses while
 the buffer is full (a fast client cannot make it grow), and writes honour transport flow control.
@@ -111,10 +111,10 @@ class LineConnection(asyncio.Protocol):
                 return line
             if len(self._buffer) >= self.max_line:
                 raise LineTooLong()
-            await self._wait_for_data()
+            await self.wait_for_data()
 
-    async def _wait_for_data(self) -> None:
-        """Until more input arrives; ConnectionClosed if none ever will."""
+    async def wait_for_data(self) -> None:
+        """Until more input arrives; ConnectionClosed if none ever will (for readers of the buffer)."""
         if self._eof:
             raise ConnectionClosed()
         self._data_waiter = asyncio.get_running_loop().create_future()
