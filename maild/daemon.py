@@ -21,6 +21,7 @@ from maild.imap import serve_imap, serve_imaps
 from maild.pop3 import serve_pop3, serve_pop3s
 from maild.runtime import Runtime
 from maild.smtp.server import serve_mx, serve_submission, serve_submissions
+from maild.tls import limit_read_buffers
 
 log = logging.getLogger("maild")
 
@@ -64,6 +65,7 @@ class Daemon:
         unknown = sorted({listener.kind for listener in self.listeners} - SERVERS.keys())
         if unknown:
             raise UnknownListener(f"no server for listener kind(s) {', '.join(unknown)}")
+        limit_read_buffers()  # every listener speaks TLS (implicit or after STARTTLS)
         bound: list[Bound] = []
         try:
             for listener in self.listeners:

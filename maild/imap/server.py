@@ -5,7 +5,6 @@ Each connection gets a Session with the Config current when it connects.
 from __future__ import annotations
 
 import asyncio
-import asyncio.sslproto
 
 from maild.config import Listener
 from maild.imap import commands_auth, commands_mailbox, commands_message  # noqa: F401  (register commands)
@@ -13,19 +12,8 @@ from maild.imap.connection import MAX_LINE, ImapConnection
 from maild.imap.session import Session
 from maild.runtime import Runtime
 
-# asyncio's TLS transport preallocates a 256 KiB read buffer per connection (SSLProtocol.max_size),
-# so 1,000 idle IMAP clients would hold 250 MB in buffers alone. A TLS record is at most 16 KiB:
-# 32 KiB reads cost no throughput. The setting is process-wide (every TLS listener benefits).
-TLS_READ_BUFFER = 32 * 1024
-
-
-def limit_tls_read_buffers() -> None:
-    asyncio.sslproto.SSLProtocol.max_size = TLS_READ_BUFFER
-
 
 async def _serve(runtime: Runtime, listener: Listener, implicit_tls: bool) -> asyncio.Server:
-    limit_tls_read_buffers()
-
     async def session(connection: ImapConnection) -> None:  # type: ignore[override]
         if implicit_tls:
             await connection.start_tls(runtime.tls(runtime.config).default)
