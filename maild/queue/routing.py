@@ -21,6 +21,7 @@ import dns.nameserver
 import dns.resolver
 
 from maild.config import Server
+from maild.net import split_host_port
 from maild.queue.outcome import DNS_TEMPORARY, NO_SUCH_DOMAIN, NULL_MX, Outcome
 
 MAX_HOPS = 10  # addresses tried per delivery, like Postfix's smtp_mx_address_limit
@@ -47,17 +48,6 @@ class RouteError(Exception):
         self.outcome = outcome
 
 
-def _split_host_port(text: str, default_port: int) -> tuple[str, int]:
-    """"host", "host:port", "[v6]:port" or a bare IPv6 address."""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else default_port
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        return host, int(port)
-    return text, default_port
-
-
 def _ip(text: str) -> str | None:
     """`text` as a normalised IP address, or None when it is a host name."""
     try:
@@ -72,7 +62,7 @@ def _resolver(nameservers: tuple[str, ...]) -> dns.asyncresolver.Resolver:
     else:
         resolver = dns.asyncresolver.Resolver(configure=False)
         resolver.nameservers = [
-            dns.nameserver.Do53Nameserver(*_split_host_port(entry, 53)) for entry in nameservers
+            dns.nameserver.Do53Nameserver(*split_host_port(entry, 53)) for entry in nameservers
         ]
     resolver.lifetime = DNS_LIFETIME
     return resolver
@@ -87,7 +77,7 @@ class Router:
 
     def __init__(self, server: Server) -> None:
         self.port = server.outbound_port
-        self.smarthost = _split_host_port(server.smarthost, 25) if server.smarthost else None
+        self.smarthost = split_host_port(server.smarthost, 25) if server.smarthost else None
         self.resolver = _resolver(server.resolver)
 
     async def route(self, domain: str) -> list[Hop]:

@@ -21,7 +21,7 @@ import dns.nameserver
 import dns.resolver
 import spf
 
-from maild.queue.routing import _split_host_port as split_host_port
+from maild.net import split_host_port
 from maild.smtp.trace import header_safe
 
 log = logging.getLogger(__name__)
