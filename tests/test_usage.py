@@ -187,3 +187,26 @@ def test_usage_pages_of_another_tenant_are_not_found(app: Flask, make: Factory, 
         assert client.get(url).status_code == 404, url
     assert other.email not in client.get("/usage/mailboxes.csv").text
     assert db.session.scalar(select(Mailbox.quota_warning).where(Mailbox.id == other.id)) == 0
+
+
+def test_overview_shows_near_limit_counts_node_capacity_and_customer_pools(
+        app: Flask, make: Factory, client: FlaskClient) -> None:
+    reseller = make.reseller()
+    plan = make.plan(make.staff_actor(reseller), storage_bytes=4 * MIB, max_quota_bytes=MIB, default_quota_bytes=MIB)
+    customer = make.customer(plan, reseller)
+    domain = make.domain(customer, "pool.example")
+    full, half = make.mailbox(domain, "full", MIB), make.mailbox(domain, "half", MIB)
+    full.used_bytes, half.used_bytes = 1000 * 1024, MIB // 2  # 97.7% and 50%
+    admin, seller = make.user(Role.ADMIN), make.user(Role.RESELLER, reseller=reseller)
+    db.session.commit()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.post("/login", data={"login": seller.email, "password": Factory.PASSWORD})
+    page = client.get("/usage/").text
+    assert "1 mailboxes at 80% or more" in page and "1 mailboxes at 95% or more" in page
+    assert customer.name in page and "1.5 MiB / 4.0 MiB" in page  # the pool: real usage against the plan
+    client.post("/logout")
+    client.post("/login", data={"login": admin.email, "password": Factory.PASSWORD})
+    page = client.get("/usage/").text
+    assert "Mail server capacity" in page and "1.5 MiB" in page  # the node's storage used
+    assert client.get("/usage/mailboxes?near=95").text.count("full@pool.example") == 1
+    assert "half@pool.example" not in client.get("/usage/mailboxes?near=80").text

@@ -49,10 +49,10 @@ def index() -> ResponseReturnValue:
     near = usage.near_limit_counts(actor)
     warned = usage.warned_mailboxes(actor)
     if actor.role is Role.ADMIN:
-        return render_template("usage/admin.html", near=near, warned=warned, nodes=usage.node_capacity(actor))
+        return render_template("usage/overview.html", near=near, warned=warned, nodes=usage.node_capacity(actor))
     if actor.role is Role.CUSTOMER:
         return redirect(url_for("usage.customer", customer_id=actor.customer_id))
-    return render_template("usage/reseller.html", near=near, warned=warned, customers=usage.customer_rows(actor))
+    return render_template("usage/overview.html", near=near, warned=warned, customers=usage.customer_rows(actor))
 
 
 @bp.get("/mailboxes")
