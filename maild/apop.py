@@ -14,7 +14,6 @@ logins count in the same throttle as password logins. Secrets are never logged.
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -25,8 +24,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from maild.auth import Authenticator, LoginResult, Outcome
-from maild.config import Config
+from maild.auth import Authenticator, LoginResult
+from maild.config import Config, Mailbox
 
 KEY_FILE_NAME = "apop.key"
 
@@ -109,22 +108,10 @@ class ApopKeyFile:
 async def apop_login(authenticator: Authenticator, config: Config, ip: str, key: ApopKey, timestamp: str,
                      username: str, digest: str) -> LoginResult:
     """APOP's `Authenticator.login`: the same throttle per IP and account, the same outcomes."""
-    address = username.strip().lower()
-    throttle = authenticator.throttle
-    keys = (f"ip:{ip}", f"account:{address}")
-    if throttle.refused(*keys):
-        return LoginResult(Outcome.THROTTLED)
-    mailbox = config.mailbox(address)
-    if mailbox is not None and mailbox.enabled and key.verify(mailbox.apop_secret, timestamp, digest):
-        for name in keys:
-            throttle.clear(name)
-        return LoginResult(Outcome.OK, mailbox)
-    delay = throttle.delay(*keys)
-    for name in keys:
-        throttle.record_failure(name)
-    if delay:
-        await asyncio.sleep(delay)
-    return LoginResult(Outcome.INVALID)
+    async def verify(mailbox: Mailbox | None) -> bool:
+        return mailbox is not None and key.verify(mailbox.apop_secret, timestamp, digest)
+
+    return await authenticator.check(config, ip, username, verify)
 
 
 def new_timestamp(hostname: str | None = None) -> str:

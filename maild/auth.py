@@ -1,5 +1,6 @@
 """Mailbox logins for every protocol: hash checks off the event loop, failures throttled.
 
+`Authenticator.check` runs any credential check (passwords, APOP digests) inside the throttle;
 `Authenticator.login` checks a password against the bundle's passlib hash in a worker thread
 (argon2 takes tens of milliseconds: never on the loop). Failures are counted per client IP and per
 account over a sliding window: past `tarpit_after` each further attempt is delayed (tarpit), past
@@ -12,7 +13,7 @@ import asyncio
 import enum
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from passlib.context import CryptContext
@@ -89,8 +90,11 @@ class LoginResult:
     mailbox: Mailbox | None = None
 
 
+Verify = Callable[[Mailbox | None], Awaitable[bool]]
+
+
 class Authenticator:
-    """Password logins against a Config's mailboxes, throttled per client IP and per account."""
+    """Logins against a Config's mailboxes (passwords, APOP), throttled per client IP and per account."""
 
     def __init__(self, throttle: Throttle | None = None) -> None:
         self.throttle = throttle or Throttle()
@@ -100,16 +104,29 @@ class Authenticator:
         return self.throttle.refused(f"ip:{ip}")
 
     async def login(self, config: Config, ip: str, username: str, password: str) -> LoginResult:
+        """A password (or app password) login."""
+        async def verify(mailbox: Mailbox | None) -> bool:
+            hashes = (mailbox.password_hash, *mailbox.app_password_hashes) if mailbox is not None else (_DUMMY_HASH,)
+            return await asyncio.to_thread(_verify_any, password, hashes)
+
+        return await self.check(config, ip, username, verify)
+
+    async def check(self, config: Config, ip: str, username: str, verify: Verify) -> LoginResult:
+        """Any credential check (password, APOP digest) inside the one throttle per IP and account.
+
+        `verify` gets the enabled mailbox named `username`, or None when there is none (it should
+        then fail in about the time a wrong credential takes, so a miss reveals nothing).
+        """
         address = username.strip().lower()
         keys = (f"ip:{ip}", f"account:{address}")
         if self.throttle.refused(*keys):
             return LoginResult(Outcome.THROTTLED)
         mailbox = config.mailbox(address)
-        hashes = (mailbox.password_hash, *mailbox.app_password_hashes) if mailbox is not None and mailbox.enabled else (_DUMMY_HASH,)
-        valid = await asyncio.to_thread(_verify_any, password, hashes)
-        if valid and mailbox is not None and mailbox.enabled:
-            self.throttle.clear(keys[0])
-            self.throttle.clear(keys[1])
+        if mailbox is not None and not mailbox.enabled:
+            mailbox = None
+        if await verify(mailbox) and mailbox is not None:
+            for key in keys:
+                self.throttle.clear(key)
             return LoginResult(Outcome.OK, mailbox)
         delay = self.throttle.delay(*keys)
         for key in keys:
