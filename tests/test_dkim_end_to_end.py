@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import smtplib
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import dkim
@@ -15,17 +14,10 @@ from panel.services import dkim_keys
 from panel.services.dns_records import zone_snippet
 from tests.dns_support import dkim_dnsfunc, publish, serving
 from tests.factories import Factory
-from tests.test_bundle_end_to_end import TIMEOUT, PanelMaild, insecure_context
+from tests.panel_maild import TIMEOUT, PanelMaild, insecure_context
 
 MESSAGE = (b"From: taro@signed.example\r\nTo: taro@signed.example\r\nSubject: signed by maild\r\n"
            b"Message-ID: <e2e@signed.example>\r\n\r\nThis message should carry a DKIM signature.\r\n")
-
-
-@pytest.fixture
-def maild(app: Flask, tmp_path: Path) -> Iterator[PanelMaild]:
-    daemon = PanelMaild(app, tmp_path)
-    yield daemon
-    daemon.stop()
 
 
 def stored_message(root: Path) -> bytes:
@@ -38,7 +30,7 @@ def stored_message(root: Path) -> bytes:
 
 
 @pytest.mark.parametrize("app", ["sqlite"], indirect=True)
-def test_mail_submitted_to_maild_is_signed_with_the_active_key(app: Flask, make: Factory, maild: PanelMaild) -> None:
+def test_mail_submitted_to_maild_is_signed_with_the_active_key(app: Flask, make: Factory, panel_maild: PanelMaild) -> None:
     mailbox = make.mailbox(make.domain(name="signed.example"), "taro")
     domain = mailbox.domain
     with serving(app, {}) as server:
@@ -49,12 +41,12 @@ def test_mail_submitted_to_maild_is_signed_with_the_active_key(app: Flask, make:
         publish(server, zone_snippet(domain, [active]).split("\n", 1)[1])
         dkim_keys.activate_key(make.system, active.id)
 
-        maild.start(domain.node.name)
-        with smtplib.SMTP_SSL("127.0.0.1", maild.port, timeout=TIMEOUT, context=insecure_context()) as smtp:
+        panel_maild.start(domain.node.name)
+        with smtplib.SMTP_SSL("127.0.0.1", panel_maild.port, timeout=TIMEOUT, context=insecure_context()) as smtp:
             smtp.login("taro@signed.example", Factory.PASSWORD)
             smtp.sendmail("taro@signed.example", ["taro@signed.example"], MESSAGE)
 
-        delivered = stored_message(maild.data_dir)
+        delivered = stored_message(panel_maild.data_dir)
         assert f"s={active.selector};".encode() in delivered
         assert f"s={retired.selector};".encode() not in delivered
         assert dkim.verify(delivered, dnsfunc=dkim_dnsfunc(server))
