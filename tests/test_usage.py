@@ -16,6 +16,7 @@ from maild.bundle import ConfigHolder, load_bundle
 from maild.config import Config
 from maild.store import Store
 from maild.usage import Reporter
+from maild.usage_commands import push_main
 from panel.extensions import db
 from panel.models import DomainTraffic, Mailbox, Role, UsageSample
 from panel.services import usage
@@ -23,6 +24,7 @@ from panel.services.actor import Actor
 from panel.services.errors import Invalid
 from panel.services.usage_reports import collect, issue_node_token
 from tests.factories import Factory
+from tests.live import serving
 
 MIB = 1024 * 1024
 
@@ -165,7 +167,8 @@ def test_cleanup_policy_from_the_plan_unless_the_domain_sets_its_own(
     admin = make.staff_actor()
     usage.set_plan_cleanup(admin, plan.id, 30, None)
     customer = make.customer(plan)
-    inherits, own = make.domain(customer, "inherits.example"), make.domain(customer, "own.example")
+    make.domain(customer, "inherits.example")
+    own = make.domain(customer, "own.example")
     staff = make.user(Role.CUSTOMER, customer=customer)
     db.session.commit()
     client.post("/login", data={"login": staff.email, "password": Factory.PASSWORD})
@@ -210,3 +213,23 @@ def test_overview_shows_near_limit_counts_node_capacity_and_customer_pools(
     assert "Mail server capacity" in page and "1.5 MiB" in page  # the node's storage used
     assert client.get("/usage/mailboxes?near=95").text.count("full@pool.example") == 1
     assert "half@pool.example" not in client.get("/usage/mailboxes?near=80").text
+
+
+def test_maild_usage_push_delivers_reports_to_the_panel_over_http(
+        app: Flask, make: Factory, tmp_path: Path) -> None:
+    node = make.node(name="remote")
+    box = make.mailbox(make.domain(make.customer(), "push.example"), "u", MIB)
+    db.session.commit()
+    token_file = tmp_path / "token"
+    token_file.write_text("not the token\n")
+    config, store, data_dir = node_config(app, node.name), Store(tmp_path / "mail"), tmp_path / "maild"
+    deliver(config, store, data_dir, {box.email: [4000]})
+    with serving(app) as base:
+        push = ["--data", str(data_dir), "--url", f"{base}/api/nodes/remote/usage", "--token-file", str(token_file)]
+        assert push_main(push) == 1  # refused: the report stays for the next run
+        assert len(list((data_dir / "usage" / "outbox").glob("*.json"))) == 1
+        token_file.write_text(issue_node_token(Actor.system(), node.id) + "\n")
+        assert push_main(push) == 0
+    assert not list((data_dir / "usage" / "outbox").glob("*.json"))
+    db.session.expire_all()
+    assert box.used_bytes == store.usage(config.mailbox(box.email)).bytes > 0  # type: ignore[arg-type]
