@@ -6,20 +6,20 @@ import imaplib
 import json
 import smtplib
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from maild.bundle import ConfigHolder
+from maild.bundle import BundleContent, ConfigHolder, write_bundle
 from maild.cleanup import clean
-from maild.config import Config
+from maild.config import Config, Listener
 from maild.store import Store
 from maild.usage import Reporter
+from maild.usage_commands import cleanup_main
 from tests.maild.dns_server import DnsServer
 from tests.maild.pop3_support import client_tls
-from tests.maild.support import domain, mailbox, node_config, running_daemon
+from tests.maild.support import MaildProcess, domain, mailbox, node_config, running_daemon
 
 TIMEOUT = 20.0
 DAY = 86400
@@ -33,12 +33,6 @@ def message(size: int, subject: str = "hello") -> bytes:
 def reports(data_dir: Path) -> list[dict[str, object]]:
     outbox = data_dir / "usage" / "outbox"
     return [json.loads(path.read_text()) for path in sorted(outbox.glob("*.json"))]
-
-
-@pytest.fixture(scope="module")
-def dns() -> Iterator[DnsServer]:
-    with DnsServer({}).running() as server:
-        yield server
 
 
 def test_usage_reported_after_delivery_and_after_expunge(tmp_path: Path) -> None:
@@ -184,3 +178,47 @@ def test_cleanup_removes_only_what_the_policy_says(tmp_path: Path) -> None:
     assert ann_after == {"INBOX": 2, "Trash": 2, "Junk": 1, "Archive": 0}  # no policy on keep.test
     assert report["cleanup"] == [[bob.id, 2, 3000]]
     assert report["mailboxes"] == [[bob.id, store.usage(bob).bytes, 3]]
+
+
+def wait_for_report(data_dir: Path, wanted: object) -> dict[str, object]:
+    """The first report whose mailbox rows satisfy `wanted` (a predicate), within TIMEOUT."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        for report in reports(data_dir):
+            if wanted(report["mailboxes"]):  # type: ignore[operator]
+                return report
+        time.sleep(0.2)
+    raise AssertionError(f"no such report in {reports(data_dir)}")
+
+
+def test_daemon_reports_usage_after_smtp_delivery(tmp_path: Path, dns: DnsServer) -> None:
+    bob = mailbox("bob@example.test")
+    config = node_config(mailboxes=[bob], kinds=("mx",), resolver=(dns.address,), usage_interval=1)
+    with MaildProcess(config, tmp_path, kinds=("mx",)) as process:
+        full = wait_for_report(process.data_dir, lambda rows: rows == [[bob.id, 0, 0]])
+        assert full["full"] is True and full["node"] == "node1"
+        with smtplib.SMTP("127.0.0.1", process.ports["mx"], timeout=TIMEOUT) as smtp:
+            smtp.sendmail("s@remote.test", ["bob@example.test"], message(3000))
+        delivered = wait_for_report(process.data_dir, lambda rows: bool(rows) and rows[0][2] == 1)
+    assert delivered["full"] is False and delivered["mailboxes"][0][1] > 3000  # type: ignore[index]
+    assert [row[0] for row in delivered["traffic"]] == ["example.test"]  # type: ignore[union-attr]
+
+
+def test_cleanup_command_applies_the_bundle_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bob = mailbox("bob@example.test")
+    config = node_config(mailboxes=[bob], domains=[replace(domain("example.test"), trash_days=7)])
+    config = replace(config, server=replace(config.server, listeners=(Listener("mx", "127.0.0.1", 2525),)))
+    write_bundle(tmp_path / "bundle", lambda: BundleContent(config.server, config.domains.values(),
+                                                            config.mailboxes.values(), config.aliases.values()))
+    store = Store(tmp_path / "data" / "mail")
+
+    async def fill() -> None:
+        trash = await store.folder(bob, "Trash", create=True)
+        await trash.append(message(1200), (), time.time() - 8 * DAY)
+        await trash.append(message(700), (), time.time() - 6 * DAY)
+    asyncio.run(fill())
+    arguments = ["--bundle", str(tmp_path / "bundle"), "--data", str(tmp_path / "data")]
+    assert cleanup_main([*arguments, "nobody@example.test"]) == 1
+    assert cleanup_main(arguments) == 0
+    assert capsys.readouterr().out == "bob@example.test: 1 messages, 1200 bytes freed\n"
+    assert reports(tmp_path / "data")[-1]["cleanup"] == [[bob.id, 1, 1200]]
