@@ -152,12 +152,22 @@ def test_monthly_charges_per_customer_and_summed_for_a_reseller(
     assert [(c.customer_id, c.mailboxes, c.total) for c in charges] == [
         (first.id, 3, Decimal("1900")), (second.id, 1, Decimal("1300"))]  # setup fee: created this month
     assert usage.totals_by_currency(charges) == {"JPY": Decimal("3200")}
+    everyone = usage.charges(make.staff_actor())
+    assert usage.totals_by_reseller(everyone)[(reseller.name, "JPY")] == Decimal("3200")
+    assert len(everyone) == 3
     staff = make.user(Role.RESELLER, reseller=reseller)
     db.session.commit()
     client.post("/login", data={"login": staff.email, "password": Factory.PASSWORD})
     rows = list(csv.DictReader(io.StringIO(client.get("/usage/billing.csv").text)))
     assert [(row["customer"], row["mailboxes"], row["total"]) for row in rows] == [
         (first.name, "3", "1900.00"), (second.name, "1", "1300.00")]
+    admin = make.user(Role.ADMIN)
+    db.session.commit()
+    client.post("/logout")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.post("/login", data={"login": admin.email, "password": Factory.PASSWORD})
+    page = client.get("/usage/billing").text
+    assert "Totals by reseller" in page and reseller.name in page and "Direct customers" in page
 
 
 def test_cleanup_policy_from_the_plan_unless_the_domain_sets_its_own(

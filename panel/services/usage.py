@@ -208,9 +208,19 @@ def charges(actor: Actor, month: date | None = None) -> list[Charge]:
 
 def totals_by_currency(rows: list[Charge]) -> dict[str, Decimal]:
     """Sum of charges per currency (plans may be priced in different currencies)."""
-    totals: dict[str, Decimal] = {}
+    return {currency: total for (_, currency), total in _sums(rows, by_reseller=False).items()}
+
+
+def totals_by_reseller(rows: list[Charge]) -> dict[tuple[str | None, str], Decimal]:
+    """Sum of charges per (reseller, currency); `None` for the provider's direct customers."""
+    return _sums(rows, by_reseller=True)
+
+
+def _sums(rows: list[Charge], by_reseller: bool) -> dict[tuple[str | None, str], Decimal]:
+    totals: dict[tuple[str | None, str], Decimal] = {}
     for charge in rows:
-        totals[charge.currency] = totals.get(charge.currency, Decimal(0)) + charge.total
+        key = (charge.reseller if by_reseller else None, charge.currency)
+        totals[key] = totals.get(key, Decimal(0)) + charge.total
     return totals
 
 

@@ -109,7 +109,8 @@ def cleanup(domain_id: int) -> ResponseReturnValue:
 @bp.get("/billing")
 def billing() -> ResponseReturnValue:
     charges = usage.charges(current_actor())
-    return render_template("usage/billing.html", charges=charges, totals=usage.totals_by_currency(charges))
+    return render_template("usage/billing.html", charges=charges, totals=usage.totals_by_currency(charges),
+                           by_reseller=usage.totals_by_reseller(charges) if current_actor().role is Role.ADMIN else {})
 
 
 # ---- CSV exports ---------------------------------------------------------------------------
