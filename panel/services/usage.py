@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, literal, select
@@ -236,21 +236,24 @@ def set_domain_cleanup(actor: Actor, domain_id: int, trash_days: int | None, arc
     """A domain's cleanup policy in days (None: the plan's default, 0: never)."""
     require_role(actor, Role.ADMIN, Role.RESELLER, Role.CUSTOMER)
     domain = get_visible(actor, Domain, domain_id)
-    with unit_of_work():
-        domain.trash_days = _days("trash_days", trash_days)
-        domain.archive_days = _days("archive_days", archive_days)
-        audit.record(actor, "domain.cleanup", domain, customer_id=domain.customer_id,
-                     trash_days=trash_days, archive_days=archive_days)
-    return domain
+    return _set_policy(actor, domain, trash_days, archive_days, customer_id=domain.customer_id)
 
 
 def set_plan_cleanup(actor: Actor, plan_id: int, trash_days: int | None, archive_days: int | None) -> Plan:
     """A plan's default cleanup policy for its customers' domains (None: never)."""
     require_role(actor, Role.ADMIN, Role.RESELLER)
     plan = get_visible(actor, Plan, plan_id)
+    return _set_policy(actor, plan, trash_days, archive_days, reseller_id=plan.reseller_id)
+
+
+P = TypeVar("P", Domain, Plan)
+
+
+def _set_policy(actor: Actor, target: P, trash_days: int | None, archive_days: int | None, **filed_under: int | None) -> P:
+    """Validate and store both days, audited under the tenant the change concerns."""
+    trash_days, archive_days = _days("trash_days", trash_days), _days("archive_days", archive_days)
     with unit_of_work():
-        plan.trash_days = _days("trash_days", trash_days)
-        plan.archive_days = _days("archive_days", archive_days)
-        audit.record(actor, "plan.cleanup", plan, reseller_id=plan.reseller_id,
-                     trash_days=trash_days, archive_days=archive_days)
-    return plan
+        target.trash_days, target.archive_days = trash_days, archive_days
+        audit.record(actor, f"{type(target).__name__.lower()}.cleanup", target,
+                     trash_days=trash_days, archive_days=archive_days, **filed_under)  # type: ignore[arg-type]
+    return target
