@@ -23,12 +23,6 @@ MULTIPART = (b"From: carol@example.org\r\nSubject: Report\r\nMIME-Version: 1.0\r
              b"JVBERi0xLjQK\r\n--b1--\r\n")
 
 
-@pytest.fixture(scope="module")
-def dns() -> Iterator[DnsServer]:
-    with DnsServer({}).running() as server:
-        yield server
-
-
 @pytest.fixture
 def server(tmp_path: Path, dns: DnsServer) -> Iterator[ImapNode]:
     with imap_node(tmp_path, dns) as node:

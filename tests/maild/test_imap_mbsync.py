@@ -4,7 +4,6 @@ from __future__ import annotations
 import email
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,6 @@ pytestmark = pytest.mark.skipif(shutil.which("mbsync") is None, reason="mbsync (
 FIRST = b"From: alice@remote.test\r\nSubject: first\r\n\r\nOne.\r\n"
 SECOND = b"From: alice@remote.test\r\nSubject: second\r\n\r\nTwo.\r\n"
 ARCHIVED = b"From: alice@remote.test\r\nSubject: archived\r\n\r\nOld.\r\n"
-
-
-@pytest.fixture(scope="module")
-def dns() -> Iterator[DnsServer]:
-    with DnsServer({}).running() as server:
-        yield server
 
 
 def subject(data: bytes) -> str:

@@ -33,12 +33,6 @@ LONG_BODY = (b"From: alice@remote.test\r\nSubject: long\r\nX-Extra: yes\r\n\r\n"
              + b"".join(b"body line %d\r\n" % n for n in range(1, 6)))
 
 
-@pytest.fixture(scope="module")
-def dns() -> Iterator[DnsServer]:
-    with DnsServer({}).running() as server:
-        yield server
-
-
 @pytest.fixture
 def node(tmp_path: Path, dns: DnsServer) -> Iterator[Pop3Node]:
     with pop3_node(tmp_path, dns) as live:

@@ -20,8 +20,8 @@ def message(subject: str) -> bytes:
 
 
 @pytest.fixture
-def node(tmp_path: Path) -> Iterator[Pop3Node]:
-    with DnsServer({}).running() as dns, pop3_node(tmp_path, dns) as live:
+def node(tmp_path: Path, dns: DnsServer) -> Iterator[Pop3Node]:
+    with pop3_node(tmp_path, dns) as live:
         yield live
 
 

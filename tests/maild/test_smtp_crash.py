@@ -34,9 +34,8 @@ def send_until_refused(port: int, client: int, acked: list[bytes], stop: threadi
         return  # the daemon was killed mid-conversation
 
 
-def test_kill_9_loses_no_acknowledged_message_and_exposes_no_partial_one(tmp_path: Path) -> None:
-    with DnsServer({}).running() as dns:  # answers SPF lookups at once (NXDOMAIN)
-        crash_and_restart(tmp_path, dns.address)
+def test_kill_9_loses_no_acknowledged_message_and_exposes_no_partial_one(tmp_path: Path, dns: DnsServer) -> None:
+    crash_and_restart(tmp_path, dns.address)
 
 
 def crash_and_restart(tmp_path: Path, resolver: str) -> None:

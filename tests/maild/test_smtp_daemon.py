@@ -65,13 +65,12 @@ def test_listen_overrides_the_bundle_and_sigterm_stops_cleanly(tmp_path: Path) -
     assert f"port {process.ports['mx']}" not in log  # the bundle's own listener was not opened
 
 
-def test_quota_recalc_recounts_usage_from_the_files(tmp_path: Path) -> None:
+def test_quota_recalc_recounts_usage_from_the_files(tmp_path: Path, dns: DnsServer) -> None:
     bob = mailbox("bob@example.test")
-    with DnsServer({}).running() as dns:
-        process = MaildProcess(node_config(mailboxes=[bob], resolver=(dns.address,)), tmp_path, kinds=("mx",))
-        with process, smtplib.SMTP("127.0.0.1", process.ports["mx"], timeout=TIMEOUT) as smtp:
-            for n in range(3):
-                smtp.sendmail("a@sender.test", [bob.address], b"Subject: %d\r\n\r\nbody\r\n" % n)
+    process = MaildProcess(node_config(mailboxes=[bob], resolver=(dns.address,)), tmp_path, kinds=("mx",))
+    with process, smtplib.SMTP("127.0.0.1", process.ports["mx"], timeout=TIMEOUT) as smtp:
+        for n in range(3):
+            smtp.sendmail("a@sender.test", [bob.address], b"Subject: %d\r\n\r\nbody\r\n" % n)
     maildir = process.data_dir / "mail" / "example.test" / "bob" / "Maildir"
     expected = sum(len(message) for message in stored_messages(maildir))
     (maildir / "maildirsize").write_text("0S,0C\n999999 77\n")
