@@ -16,26 +16,25 @@ from __future__ import annotations
 import argparse
 import os
 import poplib
-import pwd
 import shutil
 import ssl
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dovecot import dovecot_server  # noqa: E402
 
 from maild.tls import self_signed  # noqa: E402
 from tests.maild.support import MaildProcess, free_port, mailbox, node_config  # noqa: E402
 
 USER = "bench@bench.test"
 PASSWORD = "bench-password"
-MAIL_USER = "nobody"
 TICKS = os.sysconf("SC_CLK_TCK")
 REAP_PAUSE = 0.5
 START_TIMEOUT = 30.0
@@ -151,20 +150,8 @@ def run_maild(work: Path, source: Path) -> Result:
         return measure("maild", process.ports["pop3s"], process.process.pid)
 
 
-DOVECOT_CONF = """\
-base_dir = {work}/run
-state_dir = {work}/state
-log_path = {work}/dovecot.log
-protocols = pop3
-listen = 127.0.0.1
-ssl = required
-ssl_cert = <{cert}
-ssl_key = <{key}
-auth_mechanisms = plain
-mail_location = maildir:{maildir}
+POP3_SERVICE = """\
 pop3_uidl_format = %08Xu%08Xv
-default_login_user = dovenull
-default_internal_user = dovecot
 service pop3-login {{
   inet_listener pop3 {{
     port = 0
@@ -173,54 +160,14 @@ service pop3-login {{
     port = {port}
     ssl = yes
   }}
-}}
-passdb {{
-  driver = static
-  args = password={password}
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={work}/home
-}}
-"""
-
-
-@contextmanager
-def running_dovecot(work: Path, source: Path, template: str, ready: Callable[[int, subprocess.Popen[bytes]], None],
-                    **settings: object) -> Iterator[tuple[int, int]]:
-    """Dovecot in the foreground on a copy of `source`; yields (port, master pid) and stops it after.
-
-    `template` is a dovecot.conf whose fields are {work}, {maildir}, {port}, {uid}, {gid} and the
-    `settings`; `ready(port, process)` returns once Dovecot answers. Its log is shown on failure.
-    """
-    if shutil.which("dovecot") is None:
-        raise SystemExit("needs Debian's dovecot packages (dovecot-pop3d, dovecot-imapd)")
-    maildir = work / "Maildir"
-    shutil.copytree(source, maildir)
-    for directory in ("run", "state", "home"):
-        (work / directory).mkdir(mode=0o755)
-    owner = pwd.getpwnam(MAIL_USER)  # Dovecot will not open mail as root
-    for path in [work / "home", maildir, *maildir.rglob("*")]:
-        os.chown(path, owner.pw_uid, owner.pw_gid)
-    port = free_port()
-    conf = work / "dovecot.conf"
-    conf.write_text(template.format(work=work, maildir=maildir, port=port, uid=owner.pw_uid, gid=owner.pw_gid,
-                                    **settings))
-    process = subprocess.Popen(["dovecot", "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        ready(port, process)
-        yield port, process.pid
-    except Exception:
-        print((work / "dovecot.log").read_text()[-3000:], file=sys.stderr)
-        raise
-    finally:
-        process.terminate()
-        process.wait(START_TIMEOUT)
+}}"""
 
 
 def run_dovecot(work: Path, source: Path, cert: Path, key: Path) -> Result:
-    with running_dovecot(work, source, DOVECOT_CONF, wait_for, cert=cert, key=key, password=PASSWORD) as (port, pid):
-        return measure("dovecot", port, pid)
+    port = free_port()
+    with dovecot_server(work, source, cert, key, "pop3", POP3_SERVICE.format(port=port), port, PASSWORD,
+                        wait_for) as server:
+        return measure("dovecot", port, server.process.pid)
 
 
 def main() -> None:
