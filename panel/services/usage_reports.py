@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, bindparam, case, select, update
+from sqlalchemy import BigInteger, Integer, Subquery, Table, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from panel.extensions import db
 from panel.models import Domain, DomainTraffic, Mailbox, Node, Role, UsageSample
@@ -83,16 +84,48 @@ def parse_report(raw: bytes | str) -> Report:
         raise Invalid("report", _l("Not a usage report: %(reason)s", reason=str(error))) from None
 
 
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _batches(rows: Sequence[dict[str, Any]]) -> Iterator[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), BATCH):
+        yield rows[start:start + BATCH]
+
+
+def _arrays(batch: Sequence[dict[str, Any]], types: Mapping[str, Any]) -> Subquery:
+    """PostgreSQL: the rows as parallel arrays unnested into a table, so a batch is one statement
+    (an executemany there costs a round trip per row)."""
+    return select(*(func.unnest(bindparam(name, [row[name] for row in batch], type_=ARRAY(kind))).label(name)
+                    for name, kind in types.items())).subquery()
+
+
 def _upsert(table: Table, rows: Sequence[dict[str, Any]], keys: list[str], replace: list[str], add: list[str]) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE: `replace` columns take the new value, `add` ones sum."""
-    if not rows:
-        return
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    for start in range(0, len(rows), BATCH):
-        stmt = dialect.insert(table)
+    for batch in _batches(rows):
+        if _postgres():
+            source = _arrays(batch, {name: table.c[name].type for name in batch[0]})
+            stmt = postgresql.insert(table).from_select(list(batch[0]), select(source))
+        else:
+            stmt = sqlite.insert(table)
         values = {name: stmt.excluded[name] for name in replace}
         values.update({name: table.c[name] + stmt.excluded[name] for name in add})
-        db.session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=values), rows[start:start + BATCH])
+        upsert = stmt.on_conflict_do_update(index_elements=keys, set_=values)
+        db.session.execute(upsert) if _postgres() else db.session.execute(upsert, batch)
+
+
+def _update_counters(counters: Sequence[dict[str, Any]]) -> None:
+    """Set used bytes and messages; a mailbox back under 80% has its warning re-armed."""
+    for batch in _batches(counters):
+        source: Any = _arrays(batch, {"b_id": Integer(), "b_bytes": BigInteger(), "b_count": Integer()}).c \
+            if _postgres() else {name: bindparam(name) for name in ("b_id", "b_bytes", "b_count")}
+        below_first_level = source["b_bytes"] * 100 < Mailbox.quota_bytes * 80
+        changed = (Mailbox.used_bytes != source["b_bytes"]) | (Mailbox.message_count != source["b_count"])
+        stmt = (update(Mailbox).where(Mailbox.id == source["b_id"], changed)  # unchanged rows cost no write
+                .values(used_bytes=source["b_bytes"], message_count=source["b_count"],
+                        quota_warning=case((below_first_level, 0), else_=Mailbox.quota_warning))
+                .execution_options(synchronize_session=False))
+        db.session.connection().execute(stmt) if _postgres() else db.session.connection().execute(stmt, batch)
 
 
 def apply_report(node: Node, report: Report) -> Applied:
@@ -101,13 +134,7 @@ def apply_report(node: Node, report: Report) -> Applied:
                                     .where(Domain.node_id == node.id)))
     counters = [{"b_id": id_, "b_bytes": used, "b_count": count}
                 for id_, used, count in report.mailboxes if id_ in hosted]
-    below_first_level = bindparam("b_bytes") * 100 < Mailbox.quota_bytes * 80
-    stmt = (update(Mailbox).where(Mailbox.id == bindparam("b_id"))
-            .values(used_bytes=bindparam("b_bytes"), message_count=bindparam("b_count"),
-                    quota_warning=case((below_first_level, 0), else_=Mailbox.quota_warning))
-            .execution_options(synchronize_session=False))
-    for start in range(0, len(counters), BATCH):
-        db.session.connection().execute(stmt, counters[start:start + BATCH])
+    _update_counters(counters)
     warned = [{"b_id": id_, "b_level": level} for id_, level in report.warnings if id_ in hosted]
     if warned:
         db.session.connection().execute(
