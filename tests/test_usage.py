@@ -114,6 +114,10 @@ def test_node_pushes_reports_with_its_token_only_for_its_own_mailboxes(
     bad = client.post(url, data=b'{"version": 1, "node": "here", "mailboxes": [[1, -5, 0]]}',
                       headers={"Authorization": f"Bearer {token}"})
     assert bad.status_code == 400 and "usage report" in bad.json["error"]
+    for hostile in ([[mine.id, 2**70, 1]], [[mine.id, 1, 2**40]], "[" * 100_000, [[mine.id, True, 1]]):
+        body = json.dumps(dict(report, mailboxes=hostile)) if isinstance(hostile, list) else hostile
+        answer = client.post(url, data=body, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 400, hostile
     accepted = client.post(url, json=report, headers={"Authorization": f"Bearer {token}"})
     assert accepted.status_code == 200 and accepted.json == {"mailboxes": 1, "samples": 1, "ignored": 1}
     db.session.expire_all()

@@ -52,10 +52,15 @@ class Applied:
     ignored: int  # ids or domains the node does not host
 
 
-def _count(value: Any) -> int:
-    if type(value) is not int or value < 0:
-        raise ValueError("expected a non-negative integer")
+def _count(value: Any, maximum: int = 2**31 - 1) -> int:
+    """A non-negative int that fits its column (message counts: INTEGER; sizes: BIGINT)."""
+    if type(value) is not int or not 0 <= value <= maximum:
+        raise ValueError(f"expected an integer from 0 to {maximum}")
     return value
+
+
+def _size(value: Any) -> int:
+    return _count(value, 2**63 - 1)
 
 
 def _rows(data: Mapping[str, Any], key: str, width: int) -> list[list[Any]]:
@@ -74,10 +79,10 @@ def parse_report(raw: bytes | str) -> Report:
         day = datetime.fromisoformat(str(data.get("generated"))).date()
         return Report(
             node=data["node"], day=day,
-            mailboxes=[(_count(a), _count(b), _count(c)) for a, b, c in _rows(data, "mailboxes", 3)],
+            mailboxes=[(_count(a), _size(b), _count(c)) for a, b, c in _rows(data, "mailboxes", 3)],
             traffic=[(str(name), date.fromisoformat(str(when)), _count(a), _count(b))
                      for name, when, a, b in _rows(data, "traffic", 4)],
-            cleanup=[(_count(a), _count(b), _count(c)) for a, b, c in _rows(data, "cleanup", 3)],
+            cleanup=[(_count(a), _count(b), _size(c)) for a, b, c in _rows(data, "cleanup", 3)],
             warnings=[(_count(a), _count(b)) for a, b in _rows(data, "warnings", 2)],
         )
     except (ValueError, TypeError, KeyError, RecursionError) as error:
@@ -111,7 +116,7 @@ def _upsert(table: Table, rows: Sequence[dict[str, Any]], keys: list[str], repla
         values = {name: stmt.excluded[name] for name in replace}
         values.update({name: table.c[name] + stmt.excluded[name] for name in add})
         upsert = stmt.on_conflict_do_update(index_elements=keys, set_=values)
-        db.session.execute(upsert) if _postgres() else db.session.execute(upsert, batch)
+        db.session.execute(upsert, None if _postgres() else batch)
 
 
 def _update_counters(counters: Sequence[dict[str, Any]]) -> None:
@@ -125,7 +130,7 @@ def _update_counters(counters: Sequence[dict[str, Any]]) -> None:
                 .values(used_bytes=source["b_bytes"], message_count=source["b_count"],
                         quota_warning=case((below_first_level, 0), else_=Mailbox.quota_warning))
                 .execution_options(synchronize_session=False))
-        db.session.connection().execute(stmt) if _postgres() else db.session.connection().execute(stmt, batch)
+        db.session.connection().execute(stmt, None if _postgres() else batch)
 
 
 def apply_report(node: Node, report: Report) -> Applied:
