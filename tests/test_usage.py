@@ -178,8 +178,12 @@ def test_cleanup_policy_from_the_plan_unless_the_domain_sets_its_own(
         app: Flask, make: Factory, client: FlaskClient) -> None:
     node = make.node(name="n1")
     plan = make.plan(max_domains=2)
-    admin = make.staff_actor()
-    usage.set_plan_cleanup(admin, plan.id, 30, None)
+    admin_user = make.user(Role.ADMIN)
+    db.session.commit()
+    client.post("/login", data={"login": admin_user.email, "password": Factory.PASSWORD})
+    assert client.post(f"/usage/plans/{plan.id}/cleanup", data={"trash_days": "30"}).status_code == 302
+    assert plan.name in client.get("/usage/").text
+    client.post("/logout")
     customer = make.customer(plan)
     make.domain(customer, "inherits.example")
     own = make.domain(customer, "own.example")

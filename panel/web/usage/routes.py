@@ -13,10 +13,11 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from panel.extensions import db
-from panel.models import Domain, Mailbox, Role
+from panel.models import Domain, Mailbox, Plan, Role
 from panel.services import usage
 from panel.services.access import get_visible, scope
 from panel.services.usage import HistoryPoint, NEAR_LEVELS
@@ -46,13 +47,13 @@ def _chart(points: Sequence[HistoryPoint], limit: int | None) -> Chart:
 @bp.get("/")
 def index() -> ResponseReturnValue:
     actor = current_actor()
-    near = usage.near_limit_counts(actor)
-    warned = usage.warned_mailboxes(actor)
-    if actor.role is Role.ADMIN:
-        return render_template("usage/overview.html", near=near, warned=warned, nodes=usage.node_capacity(actor))
     if actor.role is Role.CUSTOMER:
         return redirect(url_for("usage.customer", customer_id=actor.customer_id))
-    return render_template("usage/overview.html", near=near, warned=warned, customers=usage.customer_rows(actor))
+    context = {"near": usage.near_limit_counts(actor), "warned": usage.warned_mailboxes(actor),
+               "plans": db.session.scalars(scope(actor, select(Plan).order_by(Plan.name))).all()}
+    if actor.role is Role.ADMIN:
+        return render_template("usage/overview.html", nodes=usage.node_capacity(actor), **context)
+    return render_template("usage/overview.html", customers=usage.customer_rows(actor), **context)
 
 
 @bp.get("/mailboxes")
@@ -104,6 +105,19 @@ def cleanup(domain_id: int) -> ResponseReturnValue:
         return redirect(url_for("usage.domains"))
     return render_template("domains/form.html", form=form, back_url=url_for("usage.domains"),
                            heading=_("Cleanup of %(domain)s", domain=domain.display_name))
+
+
+@bp.route("/plans/<int:plan_id>/cleanup", methods=["GET", "POST"])
+def plan_cleanup(plan_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    plan = get_visible(actor, Plan, plan_id)
+    form = CleanupForm(trash_days=plan.trash_days, archive_days=plan.archive_days)
+    form.trash_days.description = form.archive_days.description = _("Empty or 0: never.")
+    if submit(form, lambda: usage.set_plan_cleanup(actor, plan.id, form.trash_days.data, form.archive_days.data)):
+        flash(_("Cleanup defaults of plan %(plan)s saved.", plan=plan.name), "success")
+        return redirect(url_for("usage.index"))
+    return render_template("domains/form.html", form=form, back_url=url_for("usage.index"),
+                           heading=_("Cleanup defaults of plan %(plan)s", plan=plan.name))
 
 
 @bp.get("/billing")
