@@ -113,10 +113,15 @@ class Reporter:
         self.warnings = Warnings(self.directory / "warnings.json")
         self._sequence = itertools.count()
 
-    async def report(self, full: bool = False) -> Path:
-        """Write one report (every mailbox if `full`, else those changed) and send due warnings."""
+    async def report(self, full: bool = False) -> Path | None:
+        """Write one report (every mailbox if `full`, else those changed) and send due warnings.
+
+        None when nothing changed since the last report (no file is written then).
+        """
         config = self.configs.current
         journal = self.store.ledger.take()
+        if not (full or journal.mailboxes or journal.traffic or journal.freed):
+            return None
         try:
             mailboxes = self._mailboxes(config, journal, full)
             # A full report opens every counter once (a file read each): off the loop.
@@ -153,13 +158,15 @@ class Reporter:
     async def _warn(self, config: Config, usages: Iterable[tuple[Mailbox, int]]) -> list[tuple[Mailbox, int]]:
         """Deliver a warning to each mailbox that crossed a threshold; the (mailbox, level) warned."""
         warned = []
+        levels_before = dict(self.warnings.levels)
         for box, used in usages:
             level = self.warnings.crossed(box, used)
             if level:
                 await self.store.deliver(box, warning_message(box, level, used, config.server.hostname))
                 warned.append((box, level))
                 log.info("quota warning (%d%%) delivered to %s", level, box.address)
-        await asyncio.to_thread(self.warnings.save)
+        if self.warnings.levels != levels_before:
+            await asyncio.to_thread(self.warnings.save)
         return warned
 
     def _write(self, body: dict[str, Any]) -> Path:

@@ -18,8 +18,7 @@ from maild.store import Store
 from maild.usage import Reporter
 from maild.usage_commands import cleanup_main
 from tests.maild.dns_server import DnsServer
-from tests.maild.pop3_support import client_tls
-from tests.maild.support import MaildProcess, domain, mailbox, node_config, running_daemon
+from tests.maild.support import MaildProcess, domain, insecure_context, mailbox, node_config, running_daemon
 
 TIMEOUT = 20.0
 DAY = 86400
@@ -49,6 +48,7 @@ def test_usage_reported_after_delivery_and_after_expunge(tmp_path: Path) -> None
         inbox = await store.folder(bob, "INBOX")
         await inbox.expunge([inbox.uids[0]])
         await reporter.report()
+        assert await reporter.report() is None  # nothing changed since: no file
         return reports(tmp_path)
 
     full, delivered, expunged = asyncio.run(scenario())
@@ -90,7 +90,7 @@ def test_append_over_the_pool_gets_overquota(tmp_path: Path, dns: DnsServer) -> 
             smtplib.SMTP("127.0.0.1", live.port("mx"), timeout=TIMEOUT) as smtp:
         smtp.sendmail("s@remote.test", ["bob@example.test"], message(8000))
         client = imaplib.IMAP4("127.0.0.1", live.port("imap"), timeout=TIMEOUT)
-        client.starttls(client_tls())
+        client.starttls(insecure_context())
         client.login("ann@example.test", "pw")
         status, data = client.append("INBOX", None, None, message(3000))
         assert status == "NO" and b"[OVERQUOTA]" in data[0]
