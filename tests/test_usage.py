@@ -218,6 +218,7 @@ def test_overview_shows_near_limit_counts_node_capacity_and_customer_pools(
     domain = make.domain(customer, "pool.example")
     full, half = make.mailbox(domain, "full", MIB), make.mailbox(domain, "half", MIB)
     full.used_bytes, half.used_bytes = 1000 * 1024, MIB // 2  # 97.7% and 50%
+    full.quota_warning = 95  # as maild reported after warning the user
     admin, seller = make.user(Role.ADMIN), make.user(Role.RESELLER, reseller=reseller)
     db.session.commit()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
@@ -225,6 +226,9 @@ def test_overview_shows_near_limit_counts_node_capacity_and_customer_pools(
     page = client.get("/usage/").text
     assert "1 mailboxes at 80% or more" in page and "1 mailboxes at 95% or more" in page
     assert customer.name in page and "1.5 MiB / 4.0 MiB" in page  # the pool: real usage against the plan
+    assert "full@pool.example</a>:\n      warned at 95%" in page
+    customer_page = client.get(f"/usage/customers/{customer.id}").text
+    assert "Quota warnings sent" in customer_page and "half@pool.example</a>:" not in customer_page
     client.post("/logout")
     client.post("/login", data={"login": admin.email, "password": Factory.PASSWORD})
     page = client.get("/usage/").text

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy.orm import joinedload
 
 from panel.extensions import db
 from panel.models import Customer, Domain, Mailbox, Node, Plan, Reseller, Role, UsageSample
@@ -35,7 +36,7 @@ def percent(used: Any, limit: Any) -> Any:
 def mailbox_listing(near: int | None = None) -> Select[Any]:
     """Mailboxes fullest first (to be scoped and paginated), optionally only those >= `near` %."""
     used = percent(Mailbox.used_bytes, Mailbox.quota_bytes)
-    stmt = select(Mailbox).join(Domain, Mailbox.domain_id == Domain.id)
+    stmt = select(Mailbox)
     if near is not None:
         stmt = stmt.where(Mailbox.quota_bytes > 0, Mailbox.used_bytes * 100 >= Mailbox.quota_bytes * near)
     return stmt.order_by(used.desc(), Mailbox.id)
@@ -133,9 +134,11 @@ def near_limit_counts(actor: Actor) -> dict[int, int]:
         for level in NEAR_LEVELS}
 
 
-def warned_mailboxes(actor: Actor, limit: int = 50) -> list[Mailbox]:
+def warned_mailboxes(actor: Actor, customer_id: int | None = None, limit: int = 50) -> list[Mailbox]:
     """Mailboxes whose users maild has warned (80% or 95%), fullest first."""
-    stmt = mailbox_listing().where(Mailbox.quota_warning > 0).limit(limit)
+    stmt = mailbox_listing().where(Mailbox.quota_warning > 0).options(joinedload(Mailbox.domain)).limit(limit)
+    if customer_id is not None:
+        stmt = stmt.where(Mailbox.domain.has(customer_id=customer_id))
     return list(db.session.scalars(scope(actor, stmt, Mailbox)))
 
 

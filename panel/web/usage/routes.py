@@ -85,8 +85,7 @@ def customer(customer_id: int) -> ResponseReturnValue:
         Mailbox.domain.has(customer_id=owner.id)).options(joinedload(Mailbox.domain)).limit(50), Mailbox))
     return render_template("usage/customer.html", pool=pool, customer=owner, points=points,
                            chart=_chart(points, pool.limit), domains=usage.domain_rows(actor, owner.id),
-                           mailboxes=list(mailboxes), warned=[m for m in usage.warned_mailboxes(actor)
-                                                              if m.domain.customer_id == owner.id])
+                           mailboxes=list(mailboxes), warned=usage.warned_mailboxes(actor, owner.id))
 
 
 @bp.get("/mailboxes/<int:mailbox_id>")
