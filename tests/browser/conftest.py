@@ -60,8 +60,10 @@ def seed(live_app: tuple[Flask, str]) -> Iterator[Factory]:
         yield Factory()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():  # type: ignore[no-untyped-def]
+    """A chromium per test: Playwright's sync API keeps an event loop running while it is open,
+    which would break every asyncio test the same worker runs after it."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
