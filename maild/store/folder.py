@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from maild.store import maildir
+from maild.store.dirsync import DirectorySyncs
 from maild.store.index import IndexFile, IndexState, Message
 from maild.store.mime import summarize
 from maild.store.quota import QuotaCounter
@@ -114,10 +115,11 @@ class Folder:
     """A Maildir folder with its index; create with `Folder.open` (blocking, run in a thread)."""
 
     def __init__(self, name: str, path: Path, quota: QuotaCounter, index: IndexFile,
-                 state: IndexState, uidvalidity: int, keywords: list[str]) -> None:
+                 state: IndexState, uidvalidity: int, keywords: list[str], syncs: DirectorySyncs) -> None:
         self.name = name
         self.path = path
         self.quota = quota
+        self._syncs = syncs
         self.uidvalidity = uidvalidity
         self.keywords = keywords
         self._index = index
@@ -140,7 +142,7 @@ class Folder:
     # ---- loading -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, name: str, path: Path, quota: QuotaCounter) -> Folder:
+    def open(cls, name: str, path: Path, quota: QuotaCounter, syncs: DirectorySyncs) -> Folder:
         """Load the index and reconcile it with the files (blocking)."""
         maildir.make_maildir(path)
         maildir.clean_tmp(path)
@@ -158,7 +160,7 @@ class Folder:
                 index.record_expunge(removed, state.highestmodseq)
             index.record_flags(changed)
             index.record_add(adopted)
-        return cls(name, path, quota, index, state, uidvalidity, keywords)
+        return cls(name, path, quota, index, state, uidvalidity, keywords, syncs)
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -294,6 +296,7 @@ class Folder:
         letters = self._letters(flag_set)
         try:
             message = await asyncio.to_thread(self._write_message, uid, data, flag_set, letters, internal_date)
+            await self._syncs.sync(self.path / message.subdir)
         except BaseException:
             self._written[uid] = None
             await self._publish_written(origin)
@@ -305,13 +308,14 @@ class Folder:
 
     def _write_message(self, uid: int, data: bytes, flags: frozenset[str], letters: str,
                        internal_date: float | None) -> Message:
-        """Parse, write and fsync one message file (worker thread)."""
+        """Parse, write and fsync one message file and rename it in place (worker thread); the
+        directory fsync is the caller's, shared with concurrent appends."""
         envelope, bodystructure = summarize(data)
         base = maildir.new_base(uid, len(data))
         subdir = "cur" if flags else "new"
         name = maildir.file_name(base, letters) if subdir == "cur" else base
         when = time.time() if internal_date is None else internal_date
-        maildir.write_durably(self.path, subdir, name, data, mtime=when)
+        maildir.write_file(self.path, subdir, name, data, mtime=when)
         return Message(uid, subdir, name, len(data), when, 0, flags, envelope, bodystructure)
 
     async def _publish_written(self, origin: object | None) -> None:

@@ -74,11 +74,12 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_durably(folder: Path, subdir: str, name: str, data: bytes, mtime: float | None = None) -> None:
-    """Write `data` to tmp/, fsync it, rename it into `subdir`, fsync the directory.
+def write_file(folder: Path, subdir: str, name: str, data: bytes, mtime: float | None = None) -> None:
+    """Write `data` to tmp/, fsync it and rename it into `subdir`.
 
-    A crash before the rename leaves only a file in tmp/, which readers never look at; after
-    the directory fsync the message survives power loss. `mtime` is the IMAP internal date.
+    The rename is durable only after an fsync of `subdir` (`write_durably`, or a shared one from
+    `dirsync`). A crash before the rename leaves only a file in tmp/, which readers never look
+    at. `mtime` is the IMAP internal date.
     """
     tmp_path = folder / "tmp" / name
     fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -93,13 +94,29 @@ def write_durably(folder: Path, subdir: str, name: str, data: bytes, mtime: floa
     if mtime is not None:
         os.utime(tmp_path, (mtime, mtime))
     os.rename(tmp_path, folder / subdir / name)
+
+
+def write_durably(folder: Path, subdir: str, name: str, data: bytes, mtime: float | None = None) -> None:
+    """`write_file`, then fsync the directory: the message survives power loss on return."""
+    write_file(folder, subdir, name, data, mtime)
     fsync_dir(folder / subdir)
 
 
 def make_maildir(path: Path) -> None:
-    """Create a Maildir (cur, new, tmp) if missing."""
+    """Create a Maildir (cur, new, tmp) and its missing parents; every directory that gains an
+    entry is fsynced, so the first message of a new mailbox cannot vanish with its directory."""
+    grown: set[Path] = set()
     for sub in ("cur", "new", "tmp"):
-        (path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+        missing: list[Path] = []
+        directory = path / sub
+        while not directory.is_dir():
+            missing.append(directory)
+            directory = directory.parent
+        for directory in reversed(missing):
+            directory.mkdir(mode=0o700, exist_ok=True)
+            grown.add(directory.parent)
+    for directory in grown:
+        fsync_dir(directory)
 
 
 def clean_tmp(folder: Path, older_than: float = 36 * 3600) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from maild.config import Config, Mailbox
 from maild.ledger import UsageLedger
 from maild.store import maildir, names
+from maild.store.dirsync import DirectorySyncs
 from maild.store.folder import Folder
 from maild.store.quota import QuotaCounter, Usage
 
@@ -24,9 +25,14 @@ SUBSCRIPTIONS_FILE = "subscriptions"
 
 
 def _write_unindexed(path: Path, data: bytes, quota: QuotaCounter) -> None:
-    """Deliver into new/ without a UID (worker thread); the next load of the folder adopts it."""
-    maildir.make_maildir(path)
-    maildir.write_durably(path, "new", maildir.new_base(None, len(data)), data)
+    """Put a message into new/ without a UID (worker thread); the next load of the folder
+    adopts it. The caller makes the rename durable with a (shared) fsync of new/."""
+    name = maildir.new_base(None, len(data))
+    try:
+        maildir.write_file(path, "new", name, data)
+    except FileNotFoundError:  # the folder's first message: no Maildir yet
+        maildir.make_maildir(path)
+        maildir.write_file(path, "new", name, data)
     quota.add(len(data), 1)
 
 
@@ -59,6 +65,7 @@ class Store:
         self._quotas: dict[Path, QuotaCounter] = {}
         self._unindexed_writes: dict[tuple[Path, str], int] = {}
         self._writes_done: dict[tuple[Path, str], asyncio.Event] = {}
+        self._syncs = DirectorySyncs()  # deliveries into one directory share its fsync
         self.ledger = UsageLedger()  # per-customer pools and the usage journal (maild.usage)
         self._pools_primed: Config | None = None
 
@@ -92,6 +99,7 @@ class Store:
         self._unindexed_writes[key] = self._unindexed_writes.get(key, 0) + 1
         try:
             await asyncio.to_thread(_write_unindexed, path, data, quota)
+            await self._syncs.sync(path / "new")
         finally:
             self._unindexed_writes[key] -= 1
             if not self._unindexed_writes[key]:
@@ -165,7 +173,7 @@ class Store:
         while key in self._unindexed_writes:
             await self._writes_done.setdefault(key, asyncio.Event()).wait()
         path, name = key
-        return await asyncio.to_thread(Folder.open, name, path, quota)
+        return await asyncio.to_thread(Folder.open, name, path, quota, self._syncs)
 
     def _evict(self) -> None:
         """Drop least recently used folders nobody is using, past `cache_size` folders or
