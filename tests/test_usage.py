@@ -224,7 +224,7 @@ def test_overview_shows_near_limit_counts_node_capacity_and_customer_pools(
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     client.post("/login", data={"login": seller.email, "password": Factory.PASSWORD})
     page = client.get("/usage/").text
-    assert "1 mailboxes at 80% or more" in page and "1 mailboxes at 95% or more" in page
+    assert "1 mailbox at 80% or more" in page and "1 mailbox at 95% or more" in page
     assert customer.name in page and "1.5 MiB / 4.0 MiB" in page  # the pool: real usage against the plan
     assert "full@pool.example</a>:\n      warned at 95%" in page
     customer_page = client.get(f"/usage/customers/{customer.id}").text

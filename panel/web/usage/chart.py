@@ -10,8 +10,8 @@ from datetime import date
 
 from panel.services.limits import format_bytes
 
-WIDTH, HEIGHT = 600, 200
-LEFT, RIGHT, TOP, BOTTOM = 70, 10, 10, 30  # margins for the axis labels
+WIDTH, HEIGHT = 800, 220
+LEFT, RIGHT, TOP, BOTTOM = 70, 20, 10, 30  # margins for the axis labels
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Tick:
     x: float
     y: float
     label: str
+    anchor: str = "end"  # SVG text-anchor: start, middle or end
 
 
 @dataclass(frozen=True)
@@ -52,5 +53,7 @@ def history_chart(days: Sequence[date], values: Sequence[int], limit: int | None
 
     coordinates = [(x(day), y(value)) for day, value in zip(days, values, strict=True)]
     y_ticks = [Tick(LEFT - 5, y(top * share // 4), format_bytes(top * share // 4)) for share in range(5)]
-    x_ticks = [Tick(x(day), HEIGHT - BOTTOM + 18, day.strftime("%m-%d")) for day in sorted({days[0], days[-1]})] if days else []
+    ends = sorted({days[0], days[-1]}) if days else []  # the first label starts at the axis, the last ends at the edge
+    x_ticks = [Tick(x(day), HEIGHT - BOTTOM + 18, day.strftime("%m-%d"), "start" if day == days[0] else "end")
+               for day in ends]
     return Chart(WIDTH, HEIGHT, coordinates, y(limit) if limit else None, y_ticks, x_ticks)
