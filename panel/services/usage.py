@@ -134,11 +134,14 @@ def near_limit_counts(actor: Actor) -> dict[int, int]:
         for level in NEAR_LEVELS}
 
 
-def warned_mailboxes(actor: Actor, customer_id: int | None = None, limit: int = 50) -> list[Mailbox]:
-    """Mailboxes whose users maild has warned (80% or 95%), fullest first."""
-    stmt = mailbox_listing().where(Mailbox.quota_warning > 0).options(joinedload(Mailbox.domain)).limit(limit)
+def fullest_mailboxes(actor: Actor, customer_id: int | None = None, warned: bool = False,
+                      limit: int = 50) -> list[Mailbox]:
+    """The fullest visible mailboxes (of one customer), or only those maild warned (80% or 95%)."""
+    stmt = mailbox_listing().options(joinedload(Mailbox.domain)).limit(limit)
     if customer_id is not None:
         stmt = stmt.where(Mailbox.domain.has(customer_id=customer_id))
+    if warned:
+        stmt = stmt.where(Mailbox.quota_warning > 0)
     return list(db.session.scalars(scope(actor, stmt, Mailbox)))
 
 

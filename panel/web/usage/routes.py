@@ -49,7 +49,7 @@ def index() -> ResponseReturnValue:
     actor = current_actor()
     if actor.role is Role.CUSTOMER:
         return redirect(url_for("usage.customer", customer_id=actor.customer_id))
-    context = {"near": usage.near_limit_counts(actor), "warned": usage.warned_mailboxes(actor),
+    context = {"near": usage.near_limit_counts(actor), "warned": usage.fullest_mailboxes(actor, warned=True),
                "plans": db.session.scalars(scope(actor, select(Plan).order_by(Plan.name))).all()}
     if actor.role is Role.ADMIN:
         return render_template("usage/overview.html", nodes=usage.node_capacity(actor), **context)
@@ -81,11 +81,10 @@ def customer(customer_id: int) -> ResponseReturnValue:
     actor = current_actor()
     pool = usage.customer_pool(actor, customer_id)
     owner, points = usage.customer_history(actor, customer_id, HISTORY_DAYS)
-    mailboxes = db.session.scalars(scope(actor, usage.mailbox_listing().where(
-        Mailbox.domain.has(customer_id=owner.id)).options(joinedload(Mailbox.domain)).limit(50), Mailbox))
     return render_template("usage/customer.html", pool=pool, customer=owner, points=points,
                            chart=_chart(points, pool.limit), domains=usage.domain_rows(actor, owner.id),
-                           mailboxes=list(mailboxes), warned=usage.warned_mailboxes(actor, owner.id))
+                           mailboxes=usage.fullest_mailboxes(actor, owner.id),
+                           warned=usage.fullest_mailboxes(actor, owner.id, warned=True))
 
 
 @bp.get("/mailboxes/<int:mailbox_id>")
