@@ -84,16 +84,18 @@ class Warnings:
             self.levels = {}
 
     def crossed(self, mailbox: Mailbox, used: int) -> int:
-        """The level newly reached (to warn about), or 0; re-arms levels usage fell below."""
+        """The level newly reached (warn, then `record` it), or 0; re-arms levels usage fell below."""
         level = warning_level(used, mailbox.quota_bytes)
         previous = self.levels.get(mailbox.id, 0)
-        if level == previous:
-            return 0
+        if level < previous:
+            self.record(mailbox, level)
+        return level if level > previous else 0
+
+    def record(self, mailbox: Mailbox, level: int) -> None:
         if level:
             self.levels[mailbox.id] = level
         else:
             self.levels.pop(mailbox.id, None)
-        return level if level > previous else 0
 
     def save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
@@ -163,6 +165,7 @@ class Reporter:
             level = self.warnings.crossed(box, used)
             if level:
                 await self.store.deliver(box, warning_message(box, level, used, config.server.hostname))
+                self.warnings.record(box, level)  # only once delivered: a failed one is tried again
                 warned.append((box, level))
                 log.info("quota warning (%d%%) delivered to %s", level, box.address)
         if self.warnings.levels != levels_before:

@@ -222,3 +222,25 @@ def test_cleanup_command_applies_the_bundle_policy(tmp_path: Path, capsys: pytes
     assert cleanup_main(arguments) == 0
     assert capsys.readouterr().out == "bob@example.test: 1 messages, 1200 bytes freed\n"
     assert reports(tmp_path / "data")[-1]["cleanup"] == [[bob.id, 1, 1200]]
+
+
+def test_a_warning_that_could_not_be_delivered_is_tried_at_the_next_report(tmp_path: Path) -> None:
+    bob = mailbox("bob@example.test", quota_bytes=10_000)
+    store = Store(tmp_path / "mail")
+    reporter = Reporter(ConfigHolder(node_config(mailboxes=[bob])), store, tmp_path)
+    deliver = store.deliver
+
+    async def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError("No space left on device")
+
+    async def scenario() -> int:
+        await deliver(bob, message(8500))
+        store.deliver = disk_full  # type: ignore[method-assign]
+        with pytest.raises(OSError):
+            await reporter.report()
+        store.deliver = deliver  # type: ignore[method-assign]
+        await reporter.report()  # the journal was kept: bob is reported and warned now
+        return len((await store.folder(bob, "INBOX")).uids)
+
+    assert asyncio.run(scenario()) == 2
+    assert [row for report in reports(tmp_path) for row in report["warnings"]] == [[bob.id, 80]]
