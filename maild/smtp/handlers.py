@@ -21,7 +21,7 @@ from maild.auth import Outcome
 from maild.config import Config, Mailbox
 from maild.runtime import Runtime
 from maild.smtp import routing, signing, trace, verify
-from maild.smtp.protocol import MailEnvelope, MailSession, MailSMTP
+from maild.smtp.protocol import HookDir, MailEnvelope, MailSession, MailSMTP
 from maild.smtp.routing import Refused
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def over_quota(usage_bytes: int, mailbox: Mailbox, incoming: int) -> bool:
     return mailbox.quota_bytes > 0 and usage_bytes + incoming > mailbox.quota_bytes
 
 
-class MailHandler:
+class MailHandler(HookDir):
     """What MX and submission share: EHLO keywords, routing, checks, delivery, error replies."""
 
     advertise_auth = False

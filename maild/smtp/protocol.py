@@ -4,13 +4,17 @@ large messages)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
 
 from maild import replies
 from maild.config import Config, Mailbox
@@ -18,6 +22,11 @@ from maild.replies import with_enhanced_code
 
 DOT_LINE = b".\r\n"
 CRLF = b"\r\n"
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9-]+"
+# `<local@domain>` of plain ASCII dot-atoms, then nothing or blanks and parameters: the address
+# every ordinary client sends, which the email package's parser would return unchanged.
+_PLAIN_PATH = re.compile(rf"<({_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*)>(?:[ \t]+([^ \t(].*))?", re.DOTALL)
 
 
 def unstuff(data: bytes) -> bytes:
@@ -25,6 +34,24 @@ def unstuff(data: bytes) -> bytes:
     if not data.startswith(b".") and CRLF + b"." not in data:
         return data  # the common case: no copies of a large message
     return (CRLF + data).replace(CRLF + b".", CRLF)[len(CRLF):]
+
+
+HOOK_PREFIXES = ("smtp_", "auth_", "handle_")
+
+
+@cache
+def hook_names(cls: type) -> list[str]:
+    """The methods of `cls` that aiosmtpd looks up by name (commands, AUTH mechanisms, hooks)."""
+    return sorted(name for name in dir(cls) if name.startswith(HOOK_PREFIXES))
+
+
+class HookDir:
+    """Limits dir() to `hook_names`: aiosmtpd's SMTP.__init__ scans dir() of the protocol and
+    the handler (inspect.getmembers, evaluating every attribute) on each connection, which cost
+    more than the rest of accepting a message's connection."""
+
+    def __dir__(self) -> list[str]:
+        return hook_names(type(self))
 
 
 class MailSession(Session):
@@ -52,7 +79,7 @@ class MailEnvelope(Envelope):
         self.routing = Routing()
 
 
-class MailSMTP(SMTP):
+class MailSMTP(HookDir, SMTP):
     """One SMTP connection. Adds enhanced status codes to aiosmtpd's own replies (RFC 2034:
     every reply but the greeting and the HELO/EHLO answer), and snapshots the running Config."""
 
@@ -152,6 +179,25 @@ class MailSMTP(SMTP):
     async def smtp_HELO(self, hostname: str) -> None:
         with self._greeting():
             await super().smtp_HELO(hostname)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """The address and the rest of a MAIL or RCPT argument, as aiosmtpd parses it, with a
+        fast path for plain addresses (its parser costs more than the rest of the command and
+        defines a class on every call). None, None when the address does not parse."""
+        plain = _PLAIN_PATH.fullmatch(arg)
+        if plain:
+            address, rest = plain.group(1), plain.group(2) or ""
+        elif not arg:
+            return "", ""
+        else:
+            try:
+                parsed, rest = (get_angle_addr if arg.lstrip().startswith("<") else get_addr_spec)(arg)
+            except HeaderParseError:
+                return None, None
+            address = parsed.addr_spec
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, rest
 
     def tls_info(self) -> tuple[str, str] | None:
         """(version, cipher) of this connection's TLS, whether STARTTLS or implicit."""

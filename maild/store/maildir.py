@@ -13,6 +13,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 SYSTEM_FLAG_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S", "\\Deleted": "T"}
@@ -22,7 +23,9 @@ MAX_KEYWORD_LETTERS = 26
 _counter = itertools.count(1)
 
 
+@cache
 def _safe_hostname() -> str:
+    """This host's name as Maildir file names carry it (read once, as Dovecot does)."""
     return socket.gethostname().replace("/", "\\057").replace(":", "\\072").replace(",", "\\054")
 
 

@@ -67,9 +67,12 @@ class QuotaCounter:
         """Record a change (negative for removals) by appending one line."""
         with self._lock:
             self._usage = Usage(self._usage.bytes + size, self._usage.messages + count)
-            with open(self._path, "a", encoding="ascii") as handle:
-                handle.write(f"{size} {count}\n")
-                too_big = handle.tell() > MAX_FILE_BYTES
+            fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, f"{size} {count}\n".encode("ascii"))
+                too_big = os.lseek(fd, 0, os.SEEK_CUR) > MAX_FILE_BYTES
+            finally:
+                os.close(fd)
         if self.observer is not None:
             self.observer(size, count)
         if too_big:
