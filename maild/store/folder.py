@@ -136,6 +136,9 @@ class Folder:
         self._written: dict[int, Message | None] = {}
         self._published: dict[int, asyncio.Future[None]] = {}
         self._header_cache: dict[int, bytes] = {}
+        # uid -> "cur/<name>" while a flag change renames the file (worker thread) and the index
+        # entry still has the old name; cleared once the entries are updated.
+        self._moved: dict[int, str] = {}
         self._snapshot: list[int] | None = None
         self._header_cache_bytes = 0
 
@@ -229,13 +232,24 @@ class Folder:
                 message = self._state.messages.get(uid)
                 if message is None:
                     break
-                try:
-                    with open(self.path / message.subdir / message.name, "rb") as handle:
-                        found[uid] = _read_header(handle) if header_only else handle.read()
+                # A flag change records the new name before renaming the file and updates the
+                # index entry after: in between, the file is found under the recorded name.
+                names = [f"{message.subdir}/{message.name}", self._moved.get(uid)]
+                data = self._read_first([name for name in names if name], header_only)
+                if data is not None:
+                    found[uid] = data
                     break
-                except FileNotFoundError:
-                    continue  # renamed by a flag change meanwhile: look the name up again
         return found
+
+    def _read_first(self, names: list[str], header_only: bool) -> bytes | None:
+        """The first of `names` (relative to the folder) that exists; None if none does."""
+        for name in names:
+            try:
+                with open(self.path / name, "rb") as handle:
+                    return _read_header(handle) if header_only else handle.read()
+            except FileNotFoundError:
+                continue
+        return None
 
     def claim_recent(self, upto: int) -> int:
         """Claim \\Recent up to UID `upto`: UIDs above the returned floor are recent for the caller only."""
@@ -399,6 +413,7 @@ class Folder:
                 message.flags, message.subdir, message.name = new, subdir, name
                 message.modseq = self._state.highestmodseq
                 changed.append(message)
+            self._moved.clear()
             await asyncio.to_thread(self._index_flags, changed)
             self._publish([Change("flags", m.uid, origin) for m in changed])
             return changed, failed
@@ -414,6 +429,7 @@ class Folder:
             renamed = await asyncio.to_thread(self._rename_for_flags, plans)
             for message, _, subdir, name in renamed:
                 message.subdir, message.name = subdir, name
+            self._moved.clear()
             await asyncio.to_thread(self._index_flags, [message for message, *_ in renamed])
 
     def _rename_for_flags(self, plans: list[tuple[Message, frozenset[str], str]]
@@ -421,6 +437,7 @@ class Folder:
         done = []
         for message, new, letters in plans:
             name = maildir.file_name(maildir.parse_name(message.name).base, letters)
+            self._moved[message.uid] = f"cur/{name}"  # readers racing the rename find it here
             try:
                 os.rename(self.path / message.subdir / message.name, self.path / "cur" / name)
             except FileNotFoundError:
