@@ -17,12 +17,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	$(VENV)/bin/pybabel compile --use-fuzzy -d translations -f >/dev/null
+	$(VENV)/bin/pybabel compile -D "messages maild" -d translations -f >/dev/null
 
-# Re-extract strings and merge them into the catalogues (then translate the new ja entries).
+# Re-extract strings and merge them into the catalogues (then translate the new ja entries):
+# `messages` is the panel's domain, `maild` the daemon's own mail (warnings, bounces).
 messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o translations/messages.pot .
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(VENV)/bin/pybabel extract -F babel-maild.cfg -k N_ --no-location -o translations/maild.pot .
+	$(VENV)/bin/pybabel update -D maild -i translations/maild.pot -d translations --no-fuzzy-matching
 
 run: install
 	$(FLASK) db upgrade

@@ -108,6 +108,7 @@ class Server:
     outbound_port: int = 25  # port dialled on MX hosts (MX records carry none); tests use a high port
     tls: tuple[TlsCertificate, ...] = ()
     usage_interval: int = 300  # seconds between usage reports (changed mailboxes only)
+    language: str = "en"  # of the mail maild writes itself (warnings, bounces); the panel sends its default
 
 
 def _frozen(mapping: Mapping[str, object] | None) -> Mapping[str, object]:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from maild.config import Config, Mailbox
+from maild.i18n import bilingual, translations
 from maild.ledger import Journal
 from maild.runtime import ConfigSource
 from maild.store import Store, Usage
@@ -52,20 +53,21 @@ def warning_level(used: int, quota: int) -> int:
     return next((level for level in LEVELS if used * 100 >= quota * level), 0)
 
 
-def warning_message(mailbox: Mailbox, level: int, used: int, hostname: str) -> bytes:
-    """The notice a user finds in INBOX when the mailbox reaches `level` percent."""
+def warning_message(mailbox: Mailbox, level: int, used: int, hostname: str, language: str = "en") -> bytes:
+    """The notice a user finds in INBOX when the mailbox reaches `level` percent (in the node's
+    language, with English below)."""
     message = EmailMessage()
     message["From"] = f"Mail system <postmaster@{mailbox.domain}>"
     message["To"] = mailbox.address
-    message["Subject"] = f"Your mailbox is {level}% full"
+    message["Subject"] = translations(language).gettext("Your mailbox is %(level)d%% full") % {"level": level}
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=hostname)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(
-        f"Your mailbox {mailbox.address} uses {used:,} of {mailbox.quota_bytes:,} bytes ({level}% or more).\n\n"
+    values = {"address": mailbox.address, "used": f"{used:,}", "quota": f"{mailbox.quota_bytes:,}", "level": level}
+    message.set_content(bilingual(language, lambda t: t.gettext(
+        "Your mailbox %(address)s uses %(used)s of %(quota)s bytes (%(level)d%% or more).\n\n"
         "When it is full, new mail is refused. Delete old messages, empty Trash and Junk,\n"
-        "or ask your administrator for more space.\n"
-    )
+        "or ask your administrator for more space.\n") % values))
     return message.as_bytes().replace(b"\n", b"\r\n")
 
 
@@ -164,7 +166,8 @@ class Reporter:
         for box, used in usages:
             level = self.warnings.crossed(box, used)
             if level:
-                await self.store.deliver(box, warning_message(box, level, used, config.server.hostname))
+                notice = warning_message(box, level, used, config.server.hostname, config.server.language)
+                await self.store.deliver(box, notice)
                 self.warnings.record(box, level)  # only once delivered: a failed one is tried again
                 warned.append((box, level))
                 log.info("quota warning (%d%%) delivered to %s", level, box.address)

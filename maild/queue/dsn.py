@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import email.policy
 import enum
+import gettext
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 
+from maild.i18n import N_, bilingual, translations
 from maild.queue.spool import Envelope, Recipient
 
 _FIELD_LIMIT = 900  # keep each DSN field well inside SMTP's line limit after folding
@@ -24,9 +26,9 @@ _FIELD_LIMIT = 900  # keep each DSN field well inside SMTP's line limit after fo
 class Notice(enum.Enum):
     """Why the sender hears from us; the value is the report's Subject."""
 
-    REFUSED = "Undelivered Mail Returned to Sender"  # a permanent (5xx) failure
-    EXPIRED = "Undelivered Mail Returned to Sender (delivery time expired)"
-    DELAYED = "Delayed Mail (still being retried)"  # a warning: delivery goes on
+    REFUSED = N_("Undelivered Mail Returned to Sender")  # a permanent (5xx) failure
+    EXPIRED = N_("Undelivered Mail Returned to Sender (delivery time expired)")
+    DELAYED = N_("Delayed Mail (still being retried)")  # a warning: delivery goes on
 
 
 def _ascii(text: str) -> str:
@@ -74,54 +76,58 @@ def _per_recipient(recipient: Recipient, envelope: Envelope, notice: Notice, lif
     return block
 
 
-def _duration(seconds: float) -> str:
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+def _duration(seconds: float, t: gettext.NullTranslations) -> str:
+    for unit, size in ((N_("%(n)s days"), 86400), (N_("%(n)s hours"), 3600), (N_("%(n)s minutes"), 60)):
         if seconds >= size:
-            return f"{seconds / size:.3g} {unit}"
-    return f"{seconds:.3g} seconds"
+            return t.gettext(unit) % {"n": f"{seconds / size:.3g}"}
+    return t.gettext(N_("%(n)s seconds")) % {"n": f"{seconds:.3g}"}
 
 
 def _explanation(hostname: str, envelope: Envelope, recipients: list[Recipient], notice: Notice,
-                 lifetime: int) -> str:
+                 lifetime: int, t: gettext.NullTranslations) -> str:
+    """The human part of the report, in the language of `t`."""
     if notice is Notice.DELAYED:
         summary = [
-            "Your message has not been delivered yet to the recipients below.",
-            f"The mail system keeps trying until {formatdate(envelope.arrival + lifetime, usegmt=True)};",
-            "there is no need to send it again.",
+            t.gettext("Your message has not been delivered yet to the recipients below."),
+            t.gettext("The mail system keeps trying until %(date)s; there is no need to send it again.")
+            % {"date": formatdate(envelope.arrival + lifetime, usegmt=True)},
         ]
     else:
         reason = {
-            Notice.REFUSED: "The receiving system refused it permanently.",
-            Notice.EXPIRED: f"Delivery kept failing for {_duration(lifetime)}, so the mail system gave up.",
+            Notice.REFUSED: t.gettext("The receiving system refused it permanently."),
+            Notice.EXPIRED: t.gettext("Delivery kept failing for %(duration)s, so the mail system gave up.")
+            % {"duration": _duration(lifetime, t)},
         }[notice]
-        summary = ["Your message could not be delivered to one or more recipients.", reason]
+        summary = [t.gettext("Your message could not be delivered to one or more recipients."), reason]
     lines = [
-        f"This is the mail system at host {hostname}.",
+        t.gettext("This is the mail system at host %(host)s.") % {"host": hostname},
         "",
         *summary,
-        "The details follow; the header of your message is attached.",
+        t.gettext("The details follow; the header of your message is attached."),
         "",
     ]
     for recipient in recipients:
-        diagnostic = recipient.outcome.diagnostic if recipient.outcome else "delivery failed"
-        lines.append(f"<{_ascii(recipient.address)}>: {_ascii(diagnostic)}")
-    return "\r\n".join(lines) + "\r\n"
+        # Remote text is made safe; our own may be in the node's language.
+        diagnostic = _ascii(recipient.outcome.diagnostic) if recipient.outcome else t.gettext("delivery failed")
+        lines.append(f"<{_ascii(recipient.address)}>: {diagnostic}")
+    return "\n".join(lines) + "\n"
 
 
 def build_report(envelope: Envelope, recipients: list[Recipient], original: bytes, *, hostname: str,
-                 notice: Notice, lifetime: int) -> bytes:
-    """The DSN (message bytes, CRLF) telling `envelope.sender` about `recipients`."""
+                 notice: Notice, lifetime: int, language: str = "en") -> bytes:
+    """The DSN (message bytes, CRLF) telling `envelope.sender` about `recipients`; its human part
+    in `language` with English below."""
     policy = email.policy.SMTP if envelope.sender.isascii() else email.policy.SMTPUTF8
     report = MIMEMultipart("report", report_type="delivery-status", policy=policy)
     report["From"] = f"Mail Delivery System <MAILER-DAEMON@{hostname}>"
     report["To"] = envelope.sender
-    report["Subject"] = notice.value
+    report["Subject"] = translations(language).gettext(notice.value)
     report["Date"] = formatdate(usegmt=True)
     report["Message-ID"] = make_msgid("dsn", domain=hostname)
     report["Auto-Submitted"] = "auto-replied"
 
-    text = _explanation(hostname, envelope, recipients, notice, lifetime)
-    report.attach(MIMEText(text, "plain", "us-ascii"))
+    text = bilingual(language, lambda t: _explanation(hostname, envelope, recipients, notice, lifetime, t))
+    report.attach(MIMEText(text, "plain", "us-ascii" if text.isascii() else "utf-8"))
 
     status = MIMENonMultipart("message", "delivery-status")
     status.set_payload([

@@ -240,7 +240,7 @@ class Queue:
                       notice: Notice) -> None:
         """Queue a delivery status report about `recipients` to the sender, from `<>`."""
         report = build_report(envelope, recipients, data, hostname=config.server.hostname, notice=notice,
-                              lifetime=config.server.queue_lifetime)
+                              lifetime=config.server.queue_lifetime, language=config.server.language)
         report_id = await self.enqueue("", [envelope.sender], report)
         log.info("queue: %s: %s report %s to <%s>", envelope.id, notice.name.lower(), report_id,
                  envelope.sender)

@@ -66,8 +66,9 @@ def node_listeners(config: Mapping[str, Any]) -> tuple[Listener, ...]:
 def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> BundleContent:
     """Everything `node`'s daemon needs. `config` is the app config (MAILD_LISTENERS, MAILD_SERVER)."""
     listeners = node_listeners(config)
+    settings = {"language": config["BABEL_DEFAULT_LOCALE"], **config.get("MAILD_SERVER", {})}
     server = Server(node=node.name, hostname=node.hostname, listeners=tuple(listeners),
-                    tls=_certificates(session, node), **config.get("MAILD_SERVER", {}))
+                    tls=_certificates(session, node), **settings)
     on_node = Domain.node_id == node.id
     signing = (DkimKey.domain_id == Domain.id) & (DkimKey.state == DkimState.ACTIVE)
     domains = session.execute(

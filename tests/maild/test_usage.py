@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from email import message_from_bytes, policy
 import imaplib
 import json
 import smtplib
@@ -15,7 +16,7 @@ from maild.bundle import BundleContent, ConfigHolder, write_bundle
 from maild.cleanup import clean
 from maild.config import Config, Listener
 from maild.store import Store
-from maild.usage import Reporter
+from maild.usage import Reporter, warning_message
 from maild.usage_commands import cleanup_main
 from tests.maild.dns_server import DnsServer
 from tests.maild.support import MaildProcess, domain, insecure_context, mailbox, node_config, running_daemon
@@ -244,3 +245,11 @@ def test_a_warning_that_could_not_be_delivered_is_tried_at_the_next_report(tmp_p
 
     assert asyncio.run(scenario()) == 2
     assert [row for report in reports(tmp_path) for row in report["warnings"]] == [[bob.id, 80]]
+
+
+def test_quota_warning_is_written_in_the_nodes_language_with_english_below():
+    box = mailbox("taro@example.jp", quota_bytes=1000)
+    parsed = message_from_bytes(warning_message(box, 95, 960, "mx.example.jp", "ja"), policy=policy.default)
+    assert parsed["Subject"] == "メールボックスの使用量が 95% に達しました"
+    body = parsed.get_content()
+    assert body.index("メールボックス taro@example.jp") < body.index("Your mailbox taro@example.jp uses 960 of 1,000")
