@@ -9,7 +9,7 @@ caller starts one, callers arriving while it runs wait for it and then share the
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from maild.store.maildir import fsync_dir
@@ -25,11 +25,11 @@ class _Directory:
     waiters: int = 0
 
 
-@dataclass
 class DirectorySyncs:
     """Coalesced directory fsyncs for one event loop (the store keeps one)."""
 
-    _directories: dict[Path, _Directory] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._directories: dict[Path, _Directory] = {}  # only directories with waiters or an fsync
 
     async def sync(self, path: Path) -> None:
         """Return once an fsync of `path` begun after this call has completed (raises its error)."""
