@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 import zlib
@@ -23,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from maild.archive.text import extract
+from maild.store.maildir import fsync_dir
 
 GENESIS = "0" * 64
 DIRECTIONS = ("in", "out")
@@ -154,7 +154,7 @@ class Journal:
                 self._connections[domain] = connect(path, durable=self.durable)
                 if created and self.durable:  # the new file's name must survive a crash too
                     for directory in (path.parent, self.root):
-                        _fsync_directory(directory)
+                        fsync_dir(directory)
             return self._connections[domain]
 
     def append(self, domain: str, envelope: Envelope, message: bytes) -> int:
@@ -196,14 +196,6 @@ class Journal:
             for connection in self._connections.values():
                 connection.close()
             self._connections.clear()
-
-
-def _fsync_directory(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _sequence(connection: sqlite3.Connection) -> int:
