@@ -37,10 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dovecot import dovecot_server  # noqa: E402
-from pop3_retr import PASSWORD, USER, client_context, generate_maildir  # noqa: E402
+from pop3_retr import PASSWORD, USER, generate_maildir  # noqa: E402
 
 from maild.tls import self_signed  # noqa: E402
-from tests.maild.support import MaildProcess, free_port, mailbox, node_config  # noqa: E402
+from tests.maild.support import MaildProcess, free_port, insecure_context, mailbox, node_config  # noqa: E402
 
 START_TIMEOUT = 30.0
 OPERATIONS = ("login+select", "fetch flags envelope", "fetch 1000 bodies", "uid search header", "store 1000")
@@ -51,7 +51,7 @@ class ImapClient:
 
     def __init__(self, port: int) -> None:
         raw = socket.create_connection(("127.0.0.1", port), timeout=300)
-        self.sock = client_context().wrap_socket(raw)
+        self.sock = insecure_context().wrap_socket(raw)
         self.buffer = b""
         self.counter = 0
         self._line()  # greeting

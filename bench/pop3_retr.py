@@ -17,7 +17,6 @@ import argparse
 import os
 import poplib
 import shutil
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dovecot import dovecot_server  # noqa: E402
 
 from maild.tls import self_signed  # noqa: E402
-from tests.maild.support import MaildProcess, free_port, mailbox, node_config  # noqa: E402
+from tests.maild.support import MaildProcess, free_port, insecure_context, mailbox, node_config  # noqa: E402
 
 USER = "bench@bench.test"
 PASSWORD = "bench-password"
@@ -72,18 +71,11 @@ def generate_maildir(path: Path, messages: int, size: int) -> None:
         (path / "new" / f"{1_700_000_000 + number}.M{number}P1.bench,S={len(data)}").write_bytes(data)
 
 
-def client_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 def wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         try:
-            poplib.POP3_SSL("127.0.0.1", port, context=client_context(), timeout=5).quit()
+            poplib.POP3_SSL("127.0.0.1", port, context=insecure_context(), timeout=5).quit()
             return
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
@@ -94,7 +86,7 @@ def wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
 def session(port: int) -> tuple[float, float, float, int, int]:
     """(login, STAT+LIST+UIDL, RETR of all) seconds, message count and octets retrieved."""
     started = time.perf_counter()
-    client = poplib.POP3_SSL("127.0.0.1", port, context=client_context(), timeout=120)
+    client = poplib.POP3_SSL("127.0.0.1", port, context=insecure_context(), timeout=120)
     client.user(USER)
     client.pass_(PASSWORD)
     logged_in = time.perf_counter()
@@ -129,7 +121,7 @@ def tree_cpu(root: int) -> float:
 
 def measure(name: str, port: int, pid: int) -> Result:
     started = time.perf_counter()
-    client = poplib.POP3_SSL("127.0.0.1", port, context=client_context(), timeout=600)
+    client = poplib.POP3_SSL("127.0.0.1", port, context=insecure_context(), timeout=600)
     client.user(USER)
     client.pass_(PASSWORD)
     client.stat()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import imaplib
 import smtplib
-import ssl
 import subprocess
 import sys
 import time
@@ -17,17 +16,9 @@ from flask import Flask
 
 from maild.bundle import load_bundle
 from maild.config import Listener
-from tests.maild.support import free_port
+from tests.maild.support import free_port, insecure_context
 
 TIMEOUT = 20.0  # generous: the machine is shared; the reloader itself polls every 0.5 s
-
-
-def insecure_context() -> ssl.SSLContext:
-    """maild's self-signed certificate on loopback: encryption without verification, tests only."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def logs_in(port: int, address: str, password: str) -> bool:

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from maild.config import Mailbox
 from tests.maild.dns_server import DnsServer
-from tests.maild.pop3_support import client_tls as insecure_context
-from tests.maild.support import LiveDaemon, mailbox, node_config, running_daemon
+from tests.maild.support import LiveDaemon, insecure_context, mailbox, node_config, running_daemon
 
 USER = "bob@example.test"
 PASSWORD = "correct horse"

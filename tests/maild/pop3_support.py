@@ -9,7 +9,6 @@ import hashlib
 import imaplib
 import poplib
 import smtplib
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -18,21 +17,13 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from tests.maild.dns_server import DnsServer
-from tests.maild.support import LiveDaemon, mailbox, node_config, running_daemon, stored_messages
+from tests.maild.support import LiveDaemon, insecure_context, mailbox, node_config, running_daemon, stored_messages
 
 USER = "bob@example.test"
 PASSWORD = "correct horse"
 APOP_SECRET = "apop-secret-42"
 OTHER_USER = "carol@example.test"
 TIMEOUT = 20.0
-
-
-def client_tls() -> ssl.SSLContext:
-    """The node's certificate is self-signed in tests: encrypt, but do not verify it."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def apop_digest(greeting: bytes, secret: str) -> str:
@@ -56,7 +47,7 @@ class Pop3Node:
         return stored_messages(self.daemon.maildir(address))
 
     def imap(self, user: str = USER, password: str = PASSWORD) -> imaplib.IMAP4_SSL:
-        client = imaplib.IMAP4_SSL("127.0.0.1", self.port("imaps"), ssl_context=client_tls(), timeout=TIMEOUT)
+        client = imaplib.IMAP4_SSL("127.0.0.1", self.port("imaps"), ssl_context=insecure_context(), timeout=TIMEOUT)
         client.login(user, password)
         return client
 
@@ -64,7 +55,7 @@ class Pop3Node:
         return poplib.POP3("127.0.0.1", self.port("pop3"), timeout=TIMEOUT)
 
     def secure(self) -> poplib.POP3_SSL:
-        return poplib.POP3_SSL("127.0.0.1", self.port("pop3s"), timeout=TIMEOUT, context=client_tls())
+        return poplib.POP3_SSL("127.0.0.1", self.port("pop3s"), timeout=TIMEOUT, context=insecure_context())
 
     def login(self, user: str = USER, password: str = PASSWORD) -> poplib.POP3_SSL:
         client = self.secure()

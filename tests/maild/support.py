@@ -17,6 +17,7 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -78,6 +79,14 @@ def node_config(*, domains: Iterable[Domain] = (), mailboxes: Iterable[Mailbox] 
         mailboxes={box.address: box for box in mailboxes},
         aliases={alias.source: alias for alias in aliases},
     )
+
+
+def insecure_context() -> ssl.SSLContext:
+    """maild's self-signed certificate on loopback: encryption without verification, tests only."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def free_port() -> int:

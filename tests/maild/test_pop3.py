@@ -21,10 +21,10 @@ from tests.maild.pop3_support import (
     USER,
     Pop3Node,
     apop_digest,
-    client_tls,
     pop3_node,
     write_apop_key,
 )
+from tests.maild.support import insecure_context
 
 FIRST = b"From: alice@remote.test\r\nTo: bob@example.test\r\nSubject: first\r\n\r\nhello\r\n"
 STUFFED = (b"From: alice@remote.test\r\nSubject: dots\r\n\r\n.starts with a dot\r\n..two dots\r\n"
@@ -95,7 +95,7 @@ def test_plain_port_refuses_passwords_before_stls_and_offers_stls(node: Pop3Node
 def test_stls_then_user_pass_logs_in(node: Pop3Node) -> None:
     node.deliver(FIRST)
     client = node.plain()
-    client.stls(client_tls())
+    client.stls(insecure_context())
     capabilities = client.capa()
     assert "STLS" not in capabilities and "USER" in capabilities and capabilities["SASL"] == ["PLAIN"]
     client.user(USER)

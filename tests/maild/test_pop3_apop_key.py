@@ -9,8 +9,8 @@ from pathlib import Path
 from maild.apop import ApopKey, ApopKeyFile, new_timestamp
 from panel import create_app
 from panel.services import secrets
-from tests.maild.pop3_support import TIMEOUT, client_tls
-from tests.maild.support import MaildProcess, mailbox, node_config
+from tests.maild.pop3_support import TIMEOUT
+from tests.maild.support import MaildProcess, insecure_context, mailbox, node_config
 
 TIMESTAMP = "<1896.697170952@dbc.mtview.ca.us>"  # RFC 1939's example
 
@@ -55,7 +55,7 @@ def test_maild_with_apop_key_file_option_accepts_the_panels_apop_secret(tmp_path
     bob = replace(mailbox("bob@example.test"), apop_secret=panel_token(key_file, "tanstaaf"))
     config = node_config(mailboxes=[bob], kinds=("pop3s",))
     with MaildProcess(config, tmp_path, kinds=("pop3s",), options=("--apop-key-file", str(key_file))) as maild:
-        client = poplib.POP3_SSL("127.0.0.1", maild.ports["pop3s"], timeout=TIMEOUT, context=client_tls())
+        client = poplib.POP3_SSL("127.0.0.1", maild.ports["pop3s"], timeout=TIMEOUT, context=insecure_context())
         assert b"<" in client.getwelcome()  # a timestamp: APOP is on
         assert client.apop("bob@example.test", "tanstaaf").startswith(b"+OK")
         client.quit()

@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import shutil
 import smtplib
-import ssl
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from maild.auth import Authenticator, Throttle, ThrottlePolicy
 from maild.config import Alias, DkimKey
-from tests.maild.support import LiveDaemon, domain, mailbox, node_config, running_daemon, stored_messages
+from tests.maild.support import LiveDaemon, domain, insecure_context, mailbox, node_config, running_daemon, stored_messages
 
 PASSWORD = "s3cret pass"
 DKIM_KEY = ed25519.Ed25519PrivateKey.generate()
@@ -27,14 +26,6 @@ DKIM_RECORD = b"v=DKIM1; k=ed25519; p=" + base64.b64encode(
     DKIM_KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 )
 MESSAGE = b"From: Bob <bob@example.test>\r\nTo: x@remote.test\r\nSubject: report\r\n\r\nnumbers\r\n"
-
-
-def insecure_context() -> ssl.SSLContext:
-    """The test daemon's certificate is self-signed."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 @pytest.fixture

@@ -9,14 +9,7 @@ from pathlib import Path
 from cryptography import x509
 
 from maild.tls import self_signed, server_context
-from tests.maild.support import mailbox, node_config, running_daemon
-
-
-def client_context() -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
+from tests.maild.support import insecure_context, mailbox, node_config, running_daemon
 
 
 def served_certificate(port: int, context: ssl.SSLContext) -> tuple[x509.Certificate, str]:
@@ -30,12 +23,12 @@ def served_certificate(port: int, context: ssl.SSLContext) -> tuple[x509.Certifi
 def test_self_signed_certificate_is_generated_once_and_reused(tmp_path: Path) -> None:
     config = node_config(mailboxes=[mailbox("bob@example.test")], kinds=("submissions",))
     with running_daemon(config, tmp_path) as maild:
-        first, version = served_certificate(maild.port("submissions"), client_context())
+        first, version = served_certificate(maild.port("submissions"), insecure_context())
     assert version in ("TLSv1.2", "TLSv1.3")
     assert first.subject.rfc4514_string() == "CN=mx.tegami.test"
     assert (tmp_path / "data" / "tls" / "self-signed.key").stat().st_mode & 0o077 == 0
     with running_daemon(config, tmp_path) as maild:
-        again, _ = served_certificate(maild.port("submissions"), client_context())
+        again, _ = served_certificate(maild.port("submissions"), insecure_context())
     assert again.fingerprint(again.signature_hash_algorithm) == first.fingerprint(first.signature_hash_algorithm)
 
 
@@ -43,7 +36,7 @@ def test_bundle_certificate_is_served(tmp_path: Path) -> None:
     certificate = self_signed(tmp_path / "elsewhere", "mail.bundle.test")
     config = node_config(mailboxes=[mailbox("bob@example.test")], kinds=("submissions",), tls=(certificate,))
     with running_daemon(config, tmp_path) as maild:
-        served, _ = served_certificate(maild.port("submissions"), client_context())
+        served, _ = served_certificate(maild.port("submissions"), insecure_context())
     assert served.subject.rfc4514_string() == "CN=mail.bundle.test"
 
 
@@ -59,9 +52,9 @@ def test_implicit_tls_serves_a_reloaded_certificate_to_new_connections(tmp_path:
     config = node_config(mailboxes=[mailbox("bob@example.test")], kinds=("submissions",))
     renewed = self_signed(tmp_path / "renewed", "renewed.tegami.test")
     with running_daemon(config, tmp_path) as maild:
-        before, _ = served_certificate(maild.port("submissions"), client_context())
+        before, _ = served_certificate(maild.port("submissions"), insecure_context())
         maild.swap(replace(config, serial=2, server=replace(config.server, tls=(renewed,))))
-        after, _ = served_certificate(maild.port("submissions"), client_context())
+        after, _ = served_certificate(maild.port("submissions"), insecure_context())
     assert before.subject.rfc4514_string() == "CN=mx.tegami.test"
     assert after.subject.rfc4514_string() == "CN=renewed.tegami.test"
 
@@ -72,5 +65,5 @@ def test_failed_handshake_leaves_the_listener_serving(tmp_path: Path) -> None:
         with socket.create_connection(("127.0.0.1", maild.port("submissions")), timeout=20) as raw:
             raw.sendall(b"EHLO not-tls\r\n")
             assert not raw.recv(4096).startswith(b"220")  # a TLS alert or EOF: never plaintext SMTP
-        served, _ = served_certificate(maild.port("submissions"), client_context())
+        served, _ = served_certificate(maild.port("submissions"), insecure_context())
     assert served.subject.rfc4514_string() == "CN=mx.tegami.test"

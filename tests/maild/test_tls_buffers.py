@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from maild.tls import TLS_READ_BUFFER
-from tests.maild.pop3_support import client_tls
-from tests.maild.support import mailbox, node_config, running_daemon, stored_messages
+from tests.maild.support import insecure_context, mailbox, node_config, running_daemon, stored_messages
 
 ASYNCIO_DEFAULT = 256 * 1024
 
@@ -21,7 +20,7 @@ def test_daemon_without_imap_caps_tls_read_buffers_and_large_mail_still_arrives(
     message = b"Subject: big\r\n\r\n" + b"x" * 998 + b"\r\n" + b"".join(b"line %d\r\n" % n for n in range(20_000))
     with running_daemon(config, tmp_path) as maild:
         assert asyncio.sslproto.SSLProtocol.max_size == TLS_READ_BUFFER
-        with smtplib.SMTP_SSL("127.0.0.1", maild.port("submissions"), context=client_tls(), timeout=20) as smtp:
+        with smtplib.SMTP_SSL("127.0.0.1", maild.port("submissions"), context=insecure_context(), timeout=20) as smtp:
             smtp.login("bob@example.test", "secret")
             smtp.sendmail("bob@example.test", ["bob@example.test"], message)
         delivered = stored_messages(maild.maildir("bob@example.test"))

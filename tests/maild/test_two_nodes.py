@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import email
 import smtplib
-import ssl
 import time
 from pathlib import Path
 
 from maild.config import Mailbox
 from maild.store import Store
 from tests.maild.dns_server import DnsServer
-from tests.maild.support import MaildProcess, free_port, mailbox, node_config, stored_messages
+from tests.maild.support import MaildProcess, free_port, insecure_context, mailbox, node_config, stored_messages
 
 MESSAGE = (
     b"From: Alice <alice@a.test>\r\nTo: Bob <bob@b.test>\r\nSubject: Between nodes\r\n"
@@ -27,11 +26,8 @@ ALICE_PASSWORD = "alice-secret"
 
 def submit(node: MaildProcess, sender: str, recipients: list[str]) -> None:
     """Submission as a mail client does it: STARTTLS (self-signed: not verified), AUTH, send."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
     with smtplib.SMTP("127.0.0.1", node.ports["submission"], timeout=TIMEOUT) as client:
-        client.starttls(context=context)
+        client.starttls(context=insecure_context())
         client.login(sender, ALICE_PASSWORD)
         client.sendmail(sender, recipients, MESSAGE)
 

@@ -6,7 +6,6 @@ import datetime as dt
 import email
 import email.policy
 import smtplib
-import ssl
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from maild.config import Mailbox, Vacation
 from maild.runtime import Runtime
 from maild.store import Store
 from maild.vacation import VacationMemory, answer, headers_of
-from tests.maild.support import RecordingQueue, mailbox, node_config, running_daemon, stored_messages
+from tests.maild.support import RecordingQueue, insecure_context, mailbox, node_config, running_daemon, stored_messages
 
 AWAY = Vacation(subject="Away until Monday", body="I am out of the office.\nBack on the 10th.", interval_days=7)
 BOX = replace(mailbox("taro@example.jp"), vacation=AWAY)
@@ -153,11 +152,8 @@ def test_forwarded_mail_that_comes_back_is_stored_not_forwarded_again(delivery: 
 def test_mail_through_submission_is_forwarded_and_answered_by_the_running_daemon(tmp_path: Path) -> None:
     sender = mailbox("hanako@example.jp", "hanako-secret")
     taro = replace(mailbox("taro@example.jp"), forward_to=("taro@home.test",), forward_keep_copy=False, vacation=AWAY)
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
     with running_daemon(node_config(mailboxes=[sender, taro], kinds=("submissions",)), tmp_path) as maild:
-        with smtplib.SMTP_SSL("127.0.0.1", maild.port("submissions"), timeout=20, context=context) as smtp:
+        with smtplib.SMTP_SSL("127.0.0.1", maild.port("submissions"), timeout=20, context=insecure_context()) as smtp:
             smtp.login("hanako@example.jp", "hanako-secret")
             smtp.sendmail("hanako@example.jp", ["taro@example.jp"], message("hanako@example.jp"))
         assert stored_messages(maild.maildir("taro@example.jp")) == []
