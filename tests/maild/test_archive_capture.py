@@ -4,7 +4,6 @@ from __future__ import annotations
 import imaplib
 import itertools
 import smtplib
-import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import pytest
 from maild.archive import reader
 from maild.archive.verify import verify
 from tests.maild.dns_server import DnsServer
-from tests.maild.support import LiveDaemon, MaildProcess, domain, mailbox, node_config, running_daemon
+from tests.maild.support import LiveDaemon, MaildProcess, domain, insecure_context, mailbox, node_config, running_daemon
 
 PASSWORD = "s3cret pass"
 INBOUND = (b"From: Alice <alice@sender.test>\r\nTo: bob@example.test\r\nSubject: Contract draft\r\n"
@@ -59,7 +58,7 @@ def test_inbound_journaled_once_with_envelope_and_survives_mailbox_deletion(mail
     assert everything(maild, "plain.test") == []  # its plan has no archiving
 
     imap = imaplib.IMAP4("127.0.0.1", maild.port("imap"), timeout=20)
-    imap.starttls(ssl_context=_insecure())
+    imap.starttls(ssl_context=insecure_context())
     imap.login("bob@example.test", PASSWORD)
     imap.select("INBOX")
     assert imap.store("1", "+FLAGS", "\\Deleted")[0] == "OK"
@@ -74,7 +73,7 @@ def test_inbound_journaled_once_with_envelope_and_survives_mailbox_deletion(mail
 
 def test_submission_journaled_out_with_auth_user(maild: LiveDaemon) -> None:
     with smtplib.SMTP("127.0.0.1", maild.port("submission"), timeout=20) as smtp:
-        smtp.starttls(context=_insecure())
+        smtp.starttls(context=insecure_context())
         smtp.login("bob@example.test", PASSWORD)
         smtp.sendmail("bob@example.test", ["x@remote.test", "carol@example.test"], OUTBOUND)
     [(hit, data)] = everything(maild)
@@ -86,18 +85,11 @@ def test_submission_journaled_out_with_auth_user(maild: LiveDaemon) -> None:
 
 def test_submission_to_another_archiving_customer_is_inbound_there(maild: LiveDaemon) -> None:
     with smtplib.SMTP("127.0.0.1", maild.port("submission"), timeout=20) as smtp:
-        smtp.starttls(context=_insecure())
+        smtp.starttls(context=insecure_context())
         smtp.login("dave@plain.test", PASSWORD)
         smtp.sendmail("dave@plain.test", ["bob@example.test"], OUTBOUND)
     [(hit, _)] = everything(maild)
     assert (hit.direction, hit.auth_user) == ("in", "dave@plain.test")
-
-
-def _insecure() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def test_kill_9_keeps_every_acknowledged_entry_and_the_chain_verifies(tmp_path: Path) -> None:
