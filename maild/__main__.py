@@ -26,6 +26,7 @@ from maild.archive import cli as archive_cli
 from maild.archive import retention as archive_retention
 from maild.archive.capture import ARCHIVE_DIR
 from maild.bundle import BundleError, ConfigHolder, load_bundle, watch
+from maild.commands import BAD_BUNDLE, NO_SUCH_MAILBOX, add_node_arguments, chosen_mailboxes, load_config
 from maild.config import Listener
 from maild.daemon import SERVERS, Daemon, UnknownListener
 from maild.queue.worker import Queue
@@ -87,22 +88,16 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def recalc(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="maild quota recalc", description="recount quota usage from the files")
-    parser.add_argument("--bundle", required=True, type=Path)
-    parser.add_argument("--data", required=True, type=Path)
+    parser = add_node_arguments(argparse.ArgumentParser(prog="maild quota recalc",
+                                                        description="recount quota usage from the files"))
     parser.add_argument("addresses", nargs="*", metavar="ADDRESS", help="mailboxes to recount (default: all)")
     args = parser.parse_args(argv)
-    try:
-        config = load_bundle(args.bundle)
-    except BundleError as error:
-        print(f"maild: cannot read the bundle: {error}", file=sys.stderr)
-        return 2
-    unknown = [address for address in args.addresses if config.mailbox(address) is None]
-    if unknown:
-        print(f"maild: no such mailbox: {', '.join(unknown)}", file=sys.stderr)
-        return 1
-    wanted = {address.lower() for address in args.addresses}
-    mailboxes = [box for box in config.mailboxes.values() if not wanted or box.address.lower() in wanted]
+    config = load_config(args.bundle)
+    if config is None:
+        return BAD_BUNDLE
+    mailboxes = chosen_mailboxes(config, args.addresses)
+    if mailboxes is None:
+        return NO_SUCH_MAILBOX
     store = Store(args.data / "mail")
 
     async def recount() -> None:

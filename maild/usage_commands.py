@@ -18,42 +18,25 @@ import urllib.request
 from pathlib import Path
 
 from maild import cleanup
-from maild.bundle import BundleError, ConfigHolder, load_bundle
-from maild.config import Config
+from maild.bundle import ConfigHolder
+from maild.commands import BAD_BUNDLE, NO_SUCH_MAILBOX, add_node_arguments, chosen_mailboxes, load_config
 from maild.store import Store
 from maild.usage import Reporter
 
 PUSH_TIMEOUT = 30.0
 
 
-def _node_arguments(prog: str, description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--bundle", required=True, type=Path)
-    parser.add_argument("--data", required=True, type=Path)
-    return parser
-
-
-def _load(bundle: Path) -> Config | None:
-    try:
-        return load_bundle(bundle)
-    except BundleError as error:
-        print(f"maild: cannot read the bundle: {error}", file=sys.stderr)
-        return None
-
-
 def cleanup_main(argv: list[str]) -> int:
-    parser = _node_arguments("maild cleanup", "apply the domains' cleanup policies now")
+    parser = add_node_arguments(argparse.ArgumentParser(prog="maild cleanup",
+                                                        description="apply the domains' cleanup policies now"))
     parser.add_argument("addresses", nargs="*", metavar="ADDRESS", help="mailboxes to clean (default: all)")
     args = parser.parse_args(argv)
-    config = _load(args.bundle)
+    config = load_config(args.bundle)
     if config is None:
-        return 2
-    wanted = {address.lower() for address in args.addresses}
-    unknown = sorted(wanted - {address.lower() for address in config.mailboxes})
-    if unknown:
-        print(f"maild: no such mailbox: {', '.join(unknown)}", file=sys.stderr)
-        return 1
-    mailboxes = [box for box in config.mailboxes.values() if not wanted or box.address.lower() in wanted]
+        return BAD_BUNDLE
+    mailboxes = chosen_mailboxes(config, args.addresses)
+    if mailboxes is None:
+        return NO_SUCH_MAILBOX
     store = Store(args.data / "mail")
 
     async def run() -> None:
@@ -67,10 +50,11 @@ def cleanup_main(argv: list[str]) -> int:
 
 
 def report_main(argv: list[str]) -> int:
-    args = _node_arguments("maild usage report", "write a full usage report now").parse_args(argv)
-    config = _load(args.bundle)
+    parser = argparse.ArgumentParser(prog="maild usage report", description="write a full usage report now")
+    args = add_node_arguments(parser).parse_args(argv)
+    config = load_config(args.bundle)
     if config is None:
-        return 2
+        return BAD_BUNDLE
     path = asyncio.run(Reporter(ConfigHolder(config), Store(args.data / "mail"), args.data).report(full=True))
     print(path)
     return 0

@@ -10,7 +10,7 @@ from maild.archive.capture import ARCHIVE_DIR
 from maild.archive.journal import domains
 from maild.archive.retention import purge_all
 from maild.archive.verify import verify
-from maild.bundle import BundleError, load_bundle
+from maild.commands import BAD_BUNDLE, add_node_arguments, load_config
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -30,11 +30,9 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    try:
-        config = load_bundle(args.bundle)
-    except BundleError as error:
-        print(f"maild: cannot read the bundle: {error}", file=sys.stderr)
-        return 2
+    config = load_config(args.bundle)
+    if config is None:
+        return BAD_BUNDLE
     for line in purge_all(args.data / ARCHIVE_DIR, config, datetime.now(UTC)):
         print(line)
     return 0
@@ -48,8 +46,7 @@ def main(argv: list[str]) -> int:
     check.add_argument("--domain", help="only this domain (default: all)")
     check.set_defaults(run=_verify)
     retention = commands.add_parser("purge", help="remove entries past their domain's retention")
-    retention.add_argument("--bundle", required=True, type=Path)
-    retention.add_argument("--data", required=True, type=Path)
+    add_node_arguments(retention)
     retention.set_defaults(run=_purge)
     args = parser.parse_args(argv)
     return int(args.run(args))
