@@ -10,7 +10,7 @@ snapshot instead of holding its own copy (1,000 sessions on a 10k folder would o
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from maild.imap.responses import flag_list
 from maild.store import Folder, Message
@@ -107,11 +107,7 @@ class SelectedFolder:
         if processed == len(changes):
             self.uids, self._own = self.folder.snapshot(), False  # caught up: equal to the folder's
         announce_exists()
-        for uid in flagged:
-            message = self.folder.message(uid)
-            line = self.fetch_flags_line(message, with_uid) if message is not None else None
-            if line:
-                out.extend(line)
+        out.extend(self._flag_lines(flagged, with_uid))
         return bytes(out)
 
     def _resync(self, with_uid: bool) -> bytes:
@@ -131,7 +127,13 @@ class SelectedFolder:
         self.uids, self._own = current, False
         self.watcher.overflowed, self.watcher.position = False, self.folder.change_end
         out.extend(b"* %d EXISTS\r\n* %d RECENT\r\n" % (len(current), len(self.recent)))
-        for uid in current[:known]:  # flags may have changed meanwhile
+        out.extend(self._flag_lines(current[:known], with_uid))  # flags may have changed meanwhile
+        return bytes(out)
+
+    def _flag_lines(self, uids: Iterable[int], with_uid: bool) -> bytes:
+        """FETCH FLAGS lines for those of `uids` still in the folder and known to this session."""
+        out = bytearray()
+        for uid in uids:
             message = self.folder.message(uid)
             line = self.fetch_flags_line(message, with_uid) if message is not None else None
             if line:
