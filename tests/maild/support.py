@@ -14,15 +14,17 @@ Both bind 127.0.0.1 only and stop what they started at the end of the `with`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
+import smtplib
 import socket
 import ssl
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -228,6 +230,42 @@ class MaildProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def kill_under_load(maild: MaildProcess, sender: str, recipient: str,
+                    message: Callable[[int, int], tuple[bytes, bytes]], *, clients: int, acked: int) -> list[bytes]:
+    """SIGKILL `maild` while `clients` connections send to its MX as fast as they can, once `acked`
+    messages got their 250 (or after a minute). `message(client, number)` gives (Message-ID, bytes);
+    the result lists the Message-ID of every message acknowledged before the kill."""
+    done: list[bytes] = []
+    stop = threading.Event()
+
+    def send(client: int) -> None:
+        try:
+            with smtplib.SMTP(HOST, maild.ports["mx"], timeout=START_TIMEOUT) as smtp:
+                for number in itertools.count(1):
+                    if stop.is_set():
+                        return
+                    message_id, data = message(client, number)
+                    smtp.sendmail(sender, [recipient], data)
+                    done.append(message_id)
+        except (smtplib.SMTPException, OSError):
+            return  # killed mid-conversation
+
+    threads = [threading.Thread(target=send, args=(client,)) for client in range(clients)]
+    try:
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while len(done) < acked and time.monotonic() < deadline:
+            time.sleep(0.01)
+        maild.kill()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(START_TIMEOUT)
+        maild.stop()
+    return list(done)
 
 
 def _accepting(port: int) -> bool:

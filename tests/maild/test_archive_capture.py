@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import imaplib
-import itertools
 import smtplib
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +12,16 @@ import pytest
 from maild.archive import reader
 from maild.archive.verify import verify
 from tests.maild.dns_server import DnsServer
-from tests.maild.support import LiveDaemon, MaildProcess, domain, insecure_context, mailbox, node_config, running_daemon
+from tests.maild.support import (
+    LiveDaemon,
+    MaildProcess,
+    domain,
+    insecure_context,
+    kill_under_load,
+    mailbox,
+    node_config,
+    running_daemon,
+)
 
 PASSWORD = "s3cret pass"
 INBOUND = (b"From: Alice <alice@sender.test>\r\nTo: bob@example.test\r\nSubject: Contract draft\r\n"
@@ -94,38 +100,16 @@ def test_submission_to_another_archiving_customer_is_inbound_there(maild: LiveDa
 
 def test_kill_9_keeps_every_acknowledged_entry_and_the_chain_verifies(tmp_path: Path) -> None:
     archived = replace(domain("example.test"), archive=True)
-    acked: list[bytes] = []
-    stop = threading.Event()
 
-    def send(port: int, client: int) -> None:
-        try:
-            with smtplib.SMTP("127.0.0.1", port, timeout=20) as smtp:
-                for number in itertools.count():
-                    if stop.is_set():
-                        return
-                    message_id = b"<%d.%d@sender.test>" % (client, number)
-                    smtp.sendmail("alice@sender.test", ["bob@example.test"], INBOUND + b"Message-ID: " + message_id)
-                    acked.append(message_id)
-        except (smtplib.SMTPException, OSError):
-            return  # killed mid-conversation
+    def message(client: int, number: int) -> tuple[bytes, bytes]:
+        message_id = b"<%d.%d@sender.test>" % (client, number)
+        return message_id, INBOUND + b"Message-ID: " + message_id
 
     with DnsServer({}).running() as dns:
         config = node_config(domains=[archived], mailboxes=[mailbox("bob@example.test")], resolver=(dns.address,))
         maild = MaildProcess(config, tmp_path, kinds=("mx",))
         maild.start()
-        clients = [threading.Thread(target=send, args=(maild.ports["mx"], n)) for n in range(3)]
-        try:
-            for thread in clients:
-                thread.start()
-            deadline = time.monotonic() + 60
-            while len(acked) < 30 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            maild.kill()
-        finally:
-            stop.set()
-            for thread in clients:
-                thread.join(20)
-            maild.stop()
+        acked = kill_under_load(maild, "alice@sender.test", "bob@example.test", message, clients=3, acked=30)
         assert len(acked) >= 30
         root = maild.data_dir / "archive"
         journaled = [data for _, data in reader.matching(root, ["example.test"], reader.Query())]

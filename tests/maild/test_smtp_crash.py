@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import smtplib
-import threading
-import time
 from pathlib import Path
 
 from tests.maild.dns_server import DnsServer
-from tests.maild.support import MaildProcess, mailbox, node_config, stored_messages
+from tests.maild.support import MaildProcess, kill_under_load, mailbox, node_config, stored_messages
 
 CLIENTS = 4
 ACKED_BEFORE_KILL = 24
@@ -21,19 +19,6 @@ def message(client: int, number: int) -> bytes:
         client, number, client, number, body, END)
 
 
-def send_until_refused(port: int, client: int, acked: list[bytes], stop: threading.Event) -> None:
-    """Send messages until the server goes away; record the Message-ID of each one that got 250."""
-    try:
-        with smtplib.SMTP("127.0.0.1", port, timeout=TIMEOUT) as smtp:
-            number = 0
-            while not stop.is_set():
-                number += 1
-                smtp.sendmail("load@crash.test", ["bob@example.test"], message(client, number))
-                acked.append(b"<%d.%d@crash.test>" % (client, number))
-    except (smtplib.SMTPException, OSError):
-        return  # the daemon was killed mid-conversation
-
-
 def test_kill_9_loses_no_acknowledged_message_and_exposes_no_partial_one(tmp_path: Path, dns: DnsServer) -> None:
     crash_and_restart(tmp_path, dns.address)
 
@@ -42,25 +27,10 @@ def crash_and_restart(tmp_path: Path, resolver: str) -> None:
     config = node_config(mailboxes=[mailbox("bob@example.test")], resolver=(resolver,))
     maild = MaildProcess(config, tmp_path, kinds=("mx",))
     maild.start()
-    acked: list[bytes] = []
-    stop = threading.Event()
-    clients = [
-        threading.Thread(target=send_until_refused, args=(maild.ports["mx"], n, acked, stop)) for n in range(CLIENTS)
-    ]
-    try:
-        for thread in clients:
-            thread.start()
-        deadline = time.monotonic() + 60
-        while len(acked) < ACKED_BEFORE_KILL and time.monotonic() < deadline:
-            time.sleep(0.01)
-        maild.kill()
-    finally:
-        stop.set()
-        for thread in clients:
-            thread.join(TIMEOUT)
-        maild.stop()
-    assert len(acked) >= ACKED_BEFORE_KILL, "clients could not send before the kill"
-    survivors = list(acked)
+    survivors = kill_under_load(maild, "load@crash.test", "bob@example.test",
+                                lambda client, number: (b"<%d.%d@crash.test>" % (client, number), message(client, number)),
+                                clients=CLIENTS, acked=ACKED_BEFORE_KILL)
+    assert len(survivors) >= ACKED_BEFORE_KILL, "clients could not send before the kill"
 
     maild.start()  # restart on the same data: the store recovers
     try:
