@@ -26,7 +26,7 @@ from maild.archive import cli as archive_cli
 from maild.archive import retention as archive_retention
 from maild.archive.capture import ARCHIVE_DIR
 from maild.bundle import BundleError, ConfigHolder, load_bundle, watch
-from maild.commands import BAD_BUNDLE, NO_SUCH_MAILBOX, add_node_arguments, chosen_mailboxes, load_config
+from maild.commands import parse_mailbox_command
 from maild.config import Listener
 from maild.daemon import SERVERS, Daemon, UnknownListener
 from maild.queue.worker import Queue
@@ -88,20 +88,13 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def recalc(argv: list[str]) -> int:
-    parser = add_node_arguments(argparse.ArgumentParser(prog="maild quota recalc",
-                                                        description="recount quota usage from the files"))
-    parser.add_argument("addresses", nargs="*", metavar="ADDRESS", help="mailboxes to recount (default: all)")
-    args = parser.parse_args(argv)
-    config = load_config(args.bundle)
-    if config is None:
-        return BAD_BUNDLE
-    mailboxes = chosen_mailboxes(config, args.addresses)
-    if mailboxes is None:
-        return NO_SUCH_MAILBOX
-    store = Store(args.data / "mail")
+    command = parse_mailbox_command("maild quota recalc", "recount quota usage from the files", argv)
+    if isinstance(command, int):
+        return command
+    store = Store(command.args.data / "mail")
 
     async def recount() -> None:
-        for mailbox in mailboxes:
+        for mailbox in command.mailboxes:
             usage = await store.recalc(mailbox)
             print(f"{mailbox.address}: {usage.bytes} bytes in {usage.messages} messages")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from maild.bundle import BundleError, load_bundle
@@ -33,7 +34,31 @@ def load_config(bundle: Path) -> Config | None:
         return None
 
 
-def chosen_mailboxes(config: Config, addresses: Sequence[str]) -> list[Mailbox] | None:
+@dataclass(frozen=True)
+class MailboxCommand:
+    """A command run on some (or all) of the node's mailboxes, its arguments checked."""
+
+    args: argparse.Namespace
+    config: Config
+    mailboxes: list[Mailbox]
+
+
+def parse_mailbox_command(prog: str, description: str, argv: list[str]) -> MailboxCommand | int:
+    """`prog --bundle DIR --data DIR [ADDRESS ...]` parsed, its bundle read and its mailboxes
+    found; the exit status instead when the bundle or a mailbox is not there."""
+    parser = add_node_arguments(argparse.ArgumentParser(prog=prog, description=description))
+    parser.add_argument("addresses", nargs="*", metavar="ADDRESS", help="only these mailboxes (default: all)")
+    args = parser.parse_args(argv)
+    config = load_config(args.bundle)
+    if config is None:
+        return BAD_BUNDLE
+    mailboxes = _chosen_mailboxes(config, args.addresses)
+    if mailboxes is None:
+        return NO_SUCH_MAILBOX
+    return MailboxCommand(args, config, mailboxes)
+
+
+def _chosen_mailboxes(config: Config, addresses: Sequence[str]) -> list[Mailbox] | None:
     """The mailboxes named by `addresses` (all of them when none is named); None, with the
     unknown addresses printed, when any is not hosted here."""
     unknown = [address for address in addresses if config.mailbox(address) is None]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from maild import cleanup
 from maild.bundle import ConfigHolder
-from maild.commands import BAD_BUNDLE, NO_SUCH_MAILBOX, add_node_arguments, chosen_mailboxes, load_config
+from maild.commands import BAD_BUNDLE, add_node_arguments, load_config, parse_mailbox_command
 from maild.store import Store
 from maild.usage import Reporter
 
@@ -27,23 +27,16 @@ PUSH_TIMEOUT = 30.0
 
 
 def cleanup_main(argv: list[str]) -> int:
-    parser = add_node_arguments(argparse.ArgumentParser(prog="maild cleanup",
-                                                        description="apply the domains' cleanup policies now"))
-    parser.add_argument("addresses", nargs="*", metavar="ADDRESS", help="mailboxes to clean (default: all)")
-    args = parser.parse_args(argv)
-    config = load_config(args.bundle)
-    if config is None:
-        return BAD_BUNDLE
-    mailboxes = chosen_mailboxes(config, args.addresses)
-    if mailboxes is None:
-        return NO_SUCH_MAILBOX
-    store = Store(args.data / "mail")
+    command = parse_mailbox_command("maild cleanup", "apply the domains' cleanup policies now", argv)
+    if isinstance(command, int):
+        return command
+    store = Store(command.args.data / "mail")
 
     async def run() -> None:
-        results = await cleanup.clean(store, config, mailboxes)
+        results = await cleanup.clean(store, command.config, command.mailboxes)
         for address, freed in sorted(results.items()):
             print(f"{address}: {freed.messages} messages, {freed.bytes} bytes freed")
-        await Reporter(ConfigHolder(config), store, args.data).report()
+        await Reporter(ConfigHolder(command.config), store, command.args.data).report()
 
     asyncio.run(run())
     return 0
