@@ -11,6 +11,7 @@ import os
 import shutil
 import weakref
 from collections import OrderedDict
+from functools import lru_cache
 from pathlib import Path
 
 from maild.config import Config, Mailbox
@@ -34,6 +35,12 @@ def _write_unindexed(path: Path, data: bytes, quota: QuotaCounter) -> None:
         maildir.make_maildir(path)
         maildir.write_file(path, "new", name, data)
     quota.add(len(data), 1)
+
+
+@lru_cache(maxsize=4096)
+def _maildir_path(root: Path, domain: str, local_part: str) -> Path:
+    """Built once per recent mailbox: SMTP asks for it several times per message."""
+    return root / _path_component(domain) / _path_component(local_part) / "Maildir"
 
 
 class FolderNotFound(LookupError):
@@ -71,7 +78,7 @@ class Store:
 
     def maildir(self, mailbox: Mailbox) -> Path:
         """INBOX of `mailbox`: `<root>/<domain>/<local>/Maildir`."""
-        return self.root / _path_component(mailbox.domain.lower()) / _path_component(mailbox.local_part.lower()) / "Maildir"
+        return _maildir_path(self.root, mailbox.domain.lower(), mailbox.local_part.lower())
 
     def _folder_path(self, mailbox: Mailbox, name: str) -> Path:
         base = self.maildir(mailbox)
