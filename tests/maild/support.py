@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import signal
 import smtplib
 import socket
@@ -132,7 +133,14 @@ class LiveDaemon:
 def stored_messages(maildir: Path) -> list[bytes]:
     """The bytes of every message in a Maildir's new/ and cur/, oldest first."""
     files = [path for sub in ("new", "cur") if (maildir / sub).is_dir() for path in (maildir / sub).iterdir()]
-    return [path.read_bytes() for path in sorted(files, key=lambda p: p.stat().st_mtime_ns)]
+    return [path.read_bytes() for path in sorted(files, key=_arrival)]
+
+
+def _arrival(path: Path) -> tuple[int, int]:
+    """Delivery order: the mtime (an APPEND's internal date), then the per-process counter of the
+    Maildir name (`<secs>.M<usecs>P<pid>Q<n>.`): two quick deliveries share one clock tick."""
+    counter = re.match(r"\d+\.M\d+P\d+Q(\d+)\.", path.name)
+    return path.stat().st_mtime_ns, int(counter.group(1)) if counter else 0
 
 
 @contextmanager
