@@ -48,6 +48,7 @@ class Domain:
     archive_days: int = 0  # cleanup: move INBOX messages older than this to Archive; 0 = never
     archive_retention_days: int = 0  # archive entries older than this are purged; 0 keeps them all
     legal_hold: bool = False  # no archive purge while set
+    archive_hold_from: int | None = None  # entries from this number on are held (a search's results)
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,35 @@ def test_admin_searches_everything_and_places_a_legal_hold(app: Flask, client: F
     assert actions("archive.legal_hold")[0].detail["legal_hold"] is True
 
 
+def test_admin_holds_a_searchs_results_which_reach_the_bundle_and_survive_the_purge(
+        app: Flask, client: FlaskClient, make: Factory, world: dict[str, object]) -> None:
+    make.user(Role.ADMIN, email="root@provider.test")
+    db.session.commit()
+    login(client, "root@provider.test")
+    assert client.post("/archive/holds?text=audit", data={"reason": ""}).status_code == 302
+    assert actions("archive.hold_results") == []  # no reason, no hold
+    client.post("/archive/holds?text=figures", data={"reason": "Case 2026-17"})
+    [event] = actions("archive.hold_results")
+    assert event.detail["entries"] == 1 and event.detail["reason"] == "Case 2026-17"
+    assert "Case 2026-17" in client.get("/archive/").get_data(as_text=True)
+    node = db.session.scalars(select(Node)).one()
+    [bundled] = [d for d in node_content(db.session, node, app.config).domains if d.name == "corp.test"]
+    assert bundled.archive_hold_from == 1
+    later = datetime.now(UTC) + timedelta(days=400)
+    assert purge(world["root"], "corp.test", 30, legal_hold=False, now=later,  # type: ignore[arg-type]
+                 hold_from=bundled.archive_hold_from) is None
+    hold = archive.holds(Actor.system())[0][0]
+    assert client.post(f"/archive/holds/{hold.id}/release", data={"value": "off"}).status_code == 302
+    [bundled] = [d for d in node_content(db.session, node, app.config).domains if d.name == "corp.test"]
+    assert bundled.archive_hold_from is None and actions("archive.release_results")
+
+
+def test_only_admins_hold_search_results(client: FlaskClient, world: dict[str, object]) -> None:
+    login(client, "auditor@corp.test")
+    assert client.post("/archive/holds?text=figures", data={"reason": "mine"}).status_code == 403
+    assert actions("archive.hold_results") == []
+
+
 def test_customer_cannot_place_a_legal_hold(client: FlaskClient, world: dict[str, object]) -> None:
     login(client, "auditor@corp.test")
     assert client.post(f"/archive/domains/{world['domain'].id}/hold", data={"value": "on"}).status_code == 403  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from panel.extensions import db
-from panel.models import AuditEvent, Base, Role
+from panel.models import ArchiveHold, AuditEvent, Base, Role
 from panel.services import app_passwords, certificates, dkim_keys
 from panel.services.actor import Actor
 from tests.conftest import login
@@ -35,6 +35,7 @@ ARGUMENT_KINDS = {
     "user_id": "user", "users": "user",
     "event_id": "event", "audit": "event",
     "certificate_id": "certificate", "certificates": "certificate",
+    "hold_id": "hold",
     "app_password_id": "app_password",
     "dkim_key_id": "dkim_key",
     "entry": "entry",  # an archive entry number: only reachable through its (foreign) domain_id
@@ -75,6 +76,9 @@ def build_world(make: Factory) -> World:
     certificate = certificates.create_self_signed(Actor.system(), [f"mail.{MARKER}-domain.example"],
                                                   foreign["customer"].id)
     node = make.node(name=f"{MARKER}-node", hostname=f"{MARKER}.tegami.test", enabled=False)
+    hold = ArchiveHold(domain_id=foreign["domain"].id, first_entry=1, entries=1, reason=f"{MARKER} case")
+    db.session.add(hold)
+    db.session.commit()
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.customer_id == foreign["customer"].id)
                                .order_by(AuditEvent.id.desc())).first()
     return World(
@@ -84,7 +88,7 @@ def build_world(make: Factory) -> World:
                  "alias": foreign["alias"].id, "user": foreign["customer_staff"].id, "event": event.id,
                  "app_password": app_passwords.create_app_password(
                      Actor.for_mailbox(foreign["mailbox"]), foreign["mailbox"].id, f"{MARKER} phone")[0].id,
-                 "certificate": certificate.id, "entry": 1,
+                 "certificate": certificate.id, "entry": 1, "hold": hold.id,
                  "dkim_key": dkim_keys.create_key(Actor.system(), foreign["domain"].id, "ed25519-sha256").id},
         logins={"reseller": own["reseller_staff"].email, "customer": own["customer_staff"].email,
                 "mailbox": own["mailbox"].email, "acting_reseller": own["reseller_staff"].email,

@@ -128,6 +128,16 @@ def count(root: Path, domains: Iterable[str], query: Query, *, at_most: int | No
     return min(total, at_most) if at_most is not None else total
 
 
+def first_match(root: Path, domain: str, query: Query) -> tuple[int, int] | None:
+    """(lowest entry number, number of entries) matching `query` in `domain`; None if none."""
+    if not journal_path(root, domain).is_file():
+        return None
+    selection, params, _ = query.selection()
+    with open_readonly(root, domain) as connection:
+        first, total = connection.execute(f"SELECT min(entry.seq), count(*){selection}", params).fetchone()
+    return None if first is None else (int(first), int(total))
+
+
 def _newest_first(root: Path, name: str, query: Query, limit: int | None,
                   extra: str = "") -> Iterator[tuple[Any, ...]]:
     """Rows of `name` matching `query`, newest (last captured) first; a cursor, one row at a time."""

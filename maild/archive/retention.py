@@ -29,10 +29,12 @@ class Purged:
     cutoff: str
 
 
-def purge(root: Path, domain: str, retention_days: int, *, legal_hold: bool, now: datetime) -> Purged | None:
+def purge(root: Path, domain: str, retention_days: int, *, legal_hold: bool, now: datetime,
+          hold_from: int | None = None) -> Purged | None:
     """Remove `domain`'s entries received before `now - retention_days`; None when nothing went.
 
-    A retention of 0 days keeps everything (no plan limit); a legal hold keeps everything.
+    A retention of 0 days keeps everything (no plan limit); a legal hold keeps everything; a hold
+    on search results keeps every entry from `hold_from` on.
     """
     path = journal_path(root, domain)
     if legal_hold or retention_days <= 0 or not path.is_file():
@@ -43,6 +45,8 @@ def purge(root: Path, domain: str, retention_days: int, *, legal_hold: bool, now
         with writing(connection):
             # The prefix before the first entry young enough to keep (clocks can step back).
             keep = connection.execute("SELECT min(seq) FROM entry WHERE received_at >= ?", (cutoff,)).fetchone()[0]
+            if hold_from is not None:
+                keep = hold_from if keep is None else min(keep, hold_from)
             bound = "seq < ?" if keep is not None else "seq IS NOT NULL"
             params = (keep,) if keep is not None else ()
             last = connection.execute(
@@ -72,7 +76,8 @@ def purge_all(root: Path, config: Config, now: datetime) -> list[str]:
         elif domain.legal_hold:
             report.append(f"{name}: legal hold, kept")
         else:
-            done = purge(root, name, domain.archive_retention_days, legal_hold=False, now=now)
+            done = purge(root, name, domain.archive_retention_days, legal_hold=False, now=now,
+                         hold_from=domain.archive_hold_from)
             if done is not None:
                 report.append(f"{name}: purged {done.entries} entries ({done.bytes} bytes) received before {done.cutoff}")
     return report

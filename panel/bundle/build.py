@@ -15,7 +15,10 @@ from maild.config import Domain as BundleDomain
 from maild.config import Listener, Server, TlsCertificate
 from maild.config import Mailbox as BundleMailbox
 from maild.config import Vacation
-from panel.models import Alias, AliasDestination, AppPassword, Certificate, Customer, DkimKey, DkimState, Domain, Mailbox, Node, Plan
+from panel.models import (
+    Alias, AliasDestination, AppPassword, ArchiveHold, Certificate, Customer,
+    DkimKey, DkimState, Domain, Mailbox, Node, Plan,
+)
 from panel.services import dkim_keys
 from panel.services.certificates import private_key_pem
 
@@ -42,6 +45,7 @@ BUNDLED_ATTRIBUTES: dict[type, frozenset[str]] = {
                      "trash_days", "archive_days", "archive_retention_days"}),
     Certificate: frozenset({"hostnames", "cert_pem", "key_encrypted", "customer_id"}),
     DkimKey: frozenset({"domain_id", "selector", "algorithm", "private_key_encrypted", "state"}),
+    ArchiveHold: frozenset({"domain_id", "first_entry"}),
 }
 
 
@@ -111,12 +115,15 @@ def _signing_key(key: DkimKey | None) -> BundleDkimKey | None:
 
 
 def _archive_policy(session: Session, on_node: Any) -> dict[str, dict[str, Any]]:
-    """Archive retention (the plan's) and legal hold (the domain's) by domain name."""
+    """Archive retention (the plan's), legal hold (the domain's) and held results by domain name."""
+    held_from = (select(func.min(ArchiveHold.first_entry)).where(ArchiveHold.domain_id == Domain.id)
+                 .scalar_subquery())
     rows = session.execute(
-        select(Domain.name, Plan.archive_retention_days, Domain.legal_hold)
+        select(Domain.name, Plan.archive_retention_days, Domain.legal_hold, held_from)
         .join(Customer, Domain.customer_id == Customer.id).join(Plan, Customer.plan_id == Plan.id).where(on_node)
     )
-    return {name: {"archive_retention_days": days or 0, "legal_hold": hold} for name, days, hold in rows}
+    return {name: {"archive_retention_days": days or 0, "legal_hold": hold, "archive_hold_from": first}
+            for name, days, hold, first in rows}
 
 
 def _self_service(session: Session, on_node: Any) -> dict[int, dict[str, Any]]:

@@ -18,8 +18,10 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from panel.bundle.build import BUNDLED_ATTRIBUTES
 from panel.bundle.publish import write_node
 from panel.extensions import db
-from panel.models import Alias, AliasDestination, AppPassword, Certificate, Customer, DkimKey, Domain, Mailbox, Node, Plan
-
+from panel.models import (
+    Alias, AliasDestination, AppPassword, ArchiveHold, Certificate, Customer,
+    DkimKey, Domain, Mailbox, Node, Plan,
+)
 log = logging.getLogger(__name__)
 PENDING = "tegami.bundle.nodes"
 EXTENSION = "tegami.bundle"
@@ -79,7 +81,7 @@ def _parents(obj: Any) -> tuple[type, set[int] | None] | None:
         return type(obj), _values(obj, "id")
     if isinstance(obj, Domain):
         return Node, _values(obj, "node_id")
-    if isinstance(obj, (Mailbox, Alias, DkimKey)):
+    if isinstance(obj, (Mailbox, Alias, DkimKey, ArchiveHold)):
         return Domain, _values(obj, "domain_id")
     if isinstance(obj, AliasDestination):
         return Alias, _values(obj, "alias_id")

@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models. Plain data: no DNS, file or network I/O here."""
 from panel.models.accounts import Customer, Reseller, ResellerPlan, User
+from panel.models.archive import ArchiveHold
 from panel.models.audit import AuditEvent
 from panel.models.base import Base
 from panel.models.certificates import AcmeAccount, AcmeChallenge, Certificate
@@ -11,6 +12,7 @@ from panel.models.plans import Plan
 from panel.models.usage import DomainTraffic, UsageSample
 
 __all__ = [
+    "ArchiveHold",
     "AcmeAccount", "AcmeChallenge", "AppPassword", "Certificate", "CertificateSource", "Alias", "AliasDestination", "AuditEvent", "Base", "Customer", "DkimKey", "DkimState", "DnsCheck", "Domain", "DomainStatus",
     "Mailbox", "Node", "Plan", "Reseller", "ResellerPlan", "Role", "Tier", "User",
     "DomainTraffic", "UsageSample",

@@ -21,7 +21,7 @@ from maild.archive import reader
 from maild.archive.capture import ARCHIVE_DIR
 from maild.archive.journal import domains as journal_domains
 from panel.extensions import db
-from panel.models import AuditEvent, Domain, Role, User
+from panel.models import ArchiveHold, AuditEvent, Domain, Role, User
 from panel.services import audit
 from panel.services.access import get_visible, require_role, scope
 from panel.services.actor import Actor
@@ -196,6 +196,52 @@ def holdable(actor: Actor, domain_id: int) -> Domain:
     """The domain whose legal hold `actor` may set: admins only."""
     require_role(actor, Role.ADMIN)
     return get_visible(actor, Domain, domain_id)
+
+
+def hold_results(actor: Actor, query: reader.Query, reason: str, *, domain_id: int | None = None) -> list[ArchiveHold]:
+    """Admins only: keep a search's results through every purge, one hold per domain with matches."""
+    require_role(actor, Role.ADMIN)
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise Invalid("reason", _l("Say why the results are held (at most 500 characters)."))
+    domains = _searched(actor, domain_id)
+    _checked(query)
+    holds = []
+    with unit_of_work():
+        for domain in domains:
+            found = reader.first_match(archive_root(), domain.name, query)
+            if found is None:
+                continue
+            first, entries = found
+            hold = ArchiveHold(domain_id=domain.id, first_entry=first, entries=entries, reason=reason,
+                               query=_query_detail(query), user_id=actor.user_id)
+            db.session.add(hold)
+            audit.record(actor, "archive.hold_results", hold, customer_id=domain.customer_id, domain=domain.name,
+                         entries=entries, first_entry=first, reason=reason, **_query_detail(query))
+            holds.append(hold)
+        if not holds:
+            raise Invalid(None, _l("Nothing matches this search, so there is nothing to hold."))
+    return holds
+
+
+def holds(actor: Actor) -> list[tuple[ArchiveHold, Domain]]:
+    """The result holds on the domains the actor may search, newest first."""
+    require_auditor(actor)
+    stmt = scope(actor, select(ArchiveHold, Domain).join(Domain, ArchiveHold.domain_id == Domain.id), Domain)
+    return list(db.session.execute(stmt.order_by(ArchiveHold.created_at.desc())).tuples())
+
+
+def release_hold(actor: Actor, hold_id: int) -> None:
+    """Admins only: the held results become subject to retention again."""
+    require_role(actor, Role.ADMIN)
+    with unit_of_work():
+        hold = db.session.get(ArchiveHold, hold_id)
+        if hold is None:
+            raise NotFound(_l("Not found."))
+        domain = db.session.get(Domain, hold.domain_id)
+        audit.record(actor, "archive.release_results", hold, customer_id=domain.customer_id if domain else None,
+                     entries=hold.entries, reason=hold.reason)
+        db.session.delete(hold)
 
 
 def colleagues(actor: Actor) -> list[User]:

@@ -159,6 +159,15 @@ def test_legal_hold_and_unlimited_retention_keep_everything(root: Path) -> None:
     assert reader.purges(root, DOMAIN) == []
 
 
+def test_held_search_results_survive_purges_and_the_chain_still_verifies(root: Path) -> None:
+    """Entries 2 and 3 are past a 5-day retention; a hold from entry 2 keeps them (and 3)."""
+    assert purge(root, DOMAIN, 5, legal_hold=False, now=datetime.now(UTC), hold_from=1) is None
+    done = purge(root, DOMAIN, 5, legal_hold=False, now=datetime.now(UTC), hold_from=2)
+    assert done is not None and done.entries == 1
+    assert subjects(root) == ["bounce", "Invoice 2026-7"]
+    assert verify(root, DOMAIN).ok
+
+
 def test_usage_counts_stored_bytes(root: Path) -> None:
     usage = reader.usage(root, DOMAIN)
     assert usage.messages == 3 and 0 < usage.bytes < len(HTML) + len(PLAIN) + 100

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField
-from wtforms.validators import AnyOf, Length, Optional
+from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from maild.archive.reader import Query
 
@@ -42,3 +42,11 @@ class ToggleForm(FlaskForm):
     """A CSRF-checked button that sets a flag on or off."""
 
     value = HiddenField(validators=[AnyOf(["on", "off"])])
+
+
+class HoldForm(FlaskForm):
+    """Place the current search's results under legal hold (the search comes in the query string)."""
+
+    reason = StringField(_l("Reason for the hold"), validators=[DataRequired(), Length(max=500)],
+                         description=_l("For example the case or request it answers."))
+    submit = SubmitField(_l("Hold these results"))

@@ -16,10 +16,12 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from wtforms import SelectChoice
 
+from panel.models import Role
 from panel.services import archive
+from panel.services.access import require_role
 from panel.services.archive_formats import FORMATS, WRITERS
 from panel.services.errors import Invalid
-from panel.web.archive.forms import SearchForm, ToggleForm
+from panel.web.archive.forms import HoldForm, SearchForm, ToggleForm
 from panel.web.archive.message import render_message
 from panel.web.errors import form_error
 from panel.web.principal import current_actor
@@ -64,7 +66,7 @@ def index() -> ResponseReturnValue:
     domains = archive.visible_domains(actor)
     return render_template("archive/index.html", form=form, results=results, domains=domains,
                            usage=archive.usage(actor), query_string=_query_string(), toggle=ToggleForm(),
-                           limit=archive.COUNT_LIMIT)
+                           limit=archive.COUNT_LIMIT, hold_form=HoldForm(), holds=archive.holds(actor))
 
 
 @bp.get("/domains/<int:domain_id>/messages/<int:entry>")
@@ -115,6 +117,34 @@ def hold(domain_id: int) -> ResponseReturnValue:
     domain = archive.set_legal_hold(actor, domain_id, _switched_on())
     flash(_("Legal hold on %(domain)s.", domain=domain.display_name) if domain.legal_hold
           else _("Legal hold lifted on %(domain)s.", domain=domain.display_name), "success")
+    return redirect(url_for("archive.index"))
+
+
+@bp.post("/holds")
+def hold_results() -> ResponseReturnValue:
+    """Hold what the search in the query string finds; the search page shows the outcome."""
+    actor = current_actor()
+    require_role(actor, Role.ADMIN)  # before reading the form: others get a 403 whatever they send
+    search, form = _search_form(), HoldForm()
+    if not (search.validate() and form.validate_on_submit()):
+        flash(_("Give a reason and a valid search to hold results."), "danger")
+    else:
+        try:
+            held = archive.hold_results(actor, search.query(), form.reason.data or "", domain_id=search.domain_id())
+            flash(_("%(n)d messages are held and will not be purged.", n=sum(h.entries for h in held)), "success")
+        except Invalid as error:
+            flash(str(error.message), "danger")
+    return redirect(url_for("archive.index", **request.args))
+
+
+@bp.post("/holds/<int:hold_id>/release")
+def release_hold(hold_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    require_role(actor, Role.ADMIN)
+    if not ToggleForm().validate_on_submit():
+        abort(400)
+    archive.release_hold(actor, hold_id)
+    flash(_("The hold is released; retention applies again."), "success")
     return redirect(url_for("archive.index"))
 
 
