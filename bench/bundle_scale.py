@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from flask import Flask
 from sqlalchemy import insert
 
 from maild.bundle import load_bundle
@@ -50,17 +51,27 @@ def populate(mailboxes: int) -> int:
     return node_id
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def scale_arguments(description: str) -> argparse.Namespace:
+    """`--mailboxes N` (100k) and `--database-url` (an empty database; scratch SQLite otherwise)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--mailboxes", type=int, default=100_000)
     parser.add_argument("--database-url")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def bench_app(root: Path, database_url: str | None, **settings: object) -> Flask:
+    """A panel whose instance, bundles and (unless given) database live under `root`."""
+    return create_app({
+        "SECRET_KEY": "bench", "INSTANCE_PATH": str(root / "instance"), "BUNDLE_DIR": str(root / "bundle"),
+        "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{root / 'bench.db'}", **settings,
+    })
+
+
+def main() -> None:
+    args = scale_arguments(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        app = create_app({
-            "SECRET_KEY": "bench", "INSTANCE_PATH": str(root / "instance"), "BUNDLE_DIR": str(root / "bundle"),
-            "SQLALCHEMY_DATABASE_URI": args.database_url or f"sqlite:///{root / 'bench.db'}",
-        })
+        app = bench_app(root, args.database_url)
         with app.app_context():
             db.create_all()
             started = time.perf_counter()

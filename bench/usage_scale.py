@@ -13,7 +13,6 @@ node's bundle and loads it as maild does, then times:
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import statistics
@@ -26,12 +25,11 @@ from pathlib import Path
 from sqlalchemy import bindparam, update
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bundle_scale import populate  # noqa: E402 (the same data as the bundle benchmark)
+from bundle_scale import bench_app, populate, scale_arguments  # noqa: E402 (the bundle benchmark's data)
 
 from maild.bundle import ConfigHolder, load_bundle  # noqa: E402
 from maild.store import Store  # noqa: E402
 from maild.usage import Reporter  # noqa: E402
-from panel import create_app  # noqa: E402
 from panel.bundle import write_node  # noqa: E402
 from panel.extensions import db  # noqa: E402
 from panel.models import Mailbox, Role  # noqa: E402
@@ -52,17 +50,10 @@ def timed(label: str, action: Callable[[], object], target: float | None = None)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mailboxes", type=int, default=100_000)
-    parser.add_argument("--database-url")
-    args = parser.parse_args()
+    args = scale_arguments(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        app = create_app({
-            "SECRET_KEY": "bench", "INSTANCE_PATH": str(root / "instance"), "BUNDLE_DIR": str(root / "bundle"),
-            "SQLALCHEMY_DATABASE_URI": args.database_url or f"sqlite:///{root / 'bench.db'}",
-            "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_ROUNDS": 1,
-        })
+        app = bench_app(root, args.database_url, WTF_CSRF_ENABLED=False, PASSWORD_HASH_ROUNDS=1)
         with app.app_context():
             db.create_all()
             node_id = populate(args.mailboxes)
