@@ -228,7 +228,7 @@ def holds(actor: Actor) -> list[tuple[ArchiveHold, Domain]]:
     """The result holds on the domains the actor may search, newest first."""
     require_auditor(actor)
     stmt = scope(actor, select(ArchiveHold, Domain).join(Domain, ArchiveHold.domain_id == Domain.id), Domain)
-    return list(db.session.execute(stmt.order_by(ArchiveHold.created_at.desc())).tuples())
+    return [(hold, domain) for hold, domain in db.session.execute(stmt.order_by(ArchiveHold.created_at.desc()))]
 
 
 def release_hold(actor: Actor, hold_id: int) -> None:
