@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from maild.archive.text import extract
+from maild.archive.text import extract, pairs
 from maild.store.maildir import fsync_dir
 
 GENESIS = "0" * 64
@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS purge (
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
     sender, recipients, subject, date, direction, body, tokenize = 'trigram'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS pairs USING fts5 (subject, body, tokenize = 'unicode61');
 """
 
 
@@ -184,6 +185,8 @@ class Journal:
                 (seq, envelope.sender, " ".join(envelope.recipients), text.subject, envelope.received_at[:10],
                  envelope.direction, text.body),
             )
+            connection.execute("INSERT INTO pairs (rowid, subject, body) VALUES (?, ?, ?)",
+                               (seq, pairs(text.subject), pairs(text.body)))
         return seq
 
     def _lock_for(self, domain: str) -> threading.Lock:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from maild.archive.journal import DIRECTIONS, decompress, journal_path, open_readonly, recipients_of
+from maild.archive.text import pairs
 
 MIN_TERM = 3  # the trigram index cannot find shorter strings: those are scanned for
 TEXT_COLUMNS = ("sender", "recipients", "subject", "body")
@@ -62,6 +63,8 @@ class Query:
             value = value.strip()
             if len(value) >= MIN_TERM:
                 matches.append(f"{{{' '.join(columns)}}} : {_phrase(value)}")
+            elif len(value) == 2 and pairs(value) == value and {"subject", "body"} & set(columns):
+                clauses.append(_pair_clause(columns, value, params))  # two Japanese characters
             elif value:  # too short for trigrams: the indexed text is read row by row (ASCII case folded)
                 found = " OR ".join(f"instr(lower(short.{column}), ?) > 0" for column in columns)
                 clauses.append(f"EXISTS (SELECT 1 FROM search AS short WHERE short.rowid = entry.seq AND ({found}))")
@@ -81,6 +84,19 @@ class Query:
             clauses.insert(0, "search MATCH ?")
             params.insert(0, " AND ".join(matches))
         return f" FROM {source}" + (" WHERE " + " AND ".join(clauses) if clauses else ""), params, order
+
+
+def _pair_clause(columns: tuple[str, ...], value: str, params: list[Any]) -> str:
+    """Two Japanese characters: the pair index for subject and body; addresses read from the entry
+    row (whose message blob is not loaded for that)."""
+    indexed = [column for column in columns if column in ("subject", "body")]
+    clause = "entry.seq IN (SELECT rowid FROM pairs WHERE pairs MATCH ?)"
+    params.append(f"{{{' '.join(indexed)}}} : {_phrase(value)}")
+    for column in columns:
+        if column in ("sender", "recipients"):
+            clause += f" OR instr(lower(entry.{column}), ?) > 0"
+            params.append(value.lower())
+    return f"({clause})"
 
 
 def _phrase(value: str) -> str:

@@ -55,7 +55,8 @@ def purge(root: Path, domain: str, retention_days: int, *, legal_hold: bool, now
                 return None
             entries, stored = connection.execute(
                 f"SELECT count(*), coalesce(sum(stored), 0) FROM entry WHERE {bound}", params).fetchone()
-            connection.execute(f"DELETE FROM search WHERE rowid IN (SELECT seq FROM entry WHERE {bound})", params)
+            for index in ("search", "pairs"):
+                connection.execute(f"DELETE FROM {index} WHERE rowid IN (SELECT seq FROM entry WHERE {bound})", params)
             connection.execute(f"DELETE FROM entry WHERE {bound}", params)
             connection.execute(
                 "INSERT INTO purge (at, cutoff, last_seq, last_hash, entries, bytes) VALUES (?, ?, ?, ?, ?, ?)",

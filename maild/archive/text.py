@@ -87,3 +87,22 @@ def extract(raw: bytes) -> MessageText:
         elif kind == "text/html":
             chunks.append(html_to_text(part_text(part)))  # type: ignore[arg-type]
     return MessageText(subject=header(message, "subject"), body="\n".join(chunks)[:MAX_TEXT])
+
+
+def _wide(character: str) -> bool:
+    """Kana, CJK ideographs and full-width forms: scripts written without spaces between words."""
+    return character >= "\u3040" and character.isalnum()
+
+
+def pairs(text: str) -> str:
+    """Every two-character sequence of the text's runs of Japanese (and other CJK) characters,
+    space separated: a word index over these finds two-character terms, which trigrams cannot."""
+    found: list[str] = []
+    run: list[str] = []
+    for character in text[:MAX_TEXT] + " ":
+        if _wide(character):
+            run.append(character)
+            continue
+        found.extend(run[i] + run[i + 1] for i in range(len(run) - 1))
+        run = []
+    return " ".join(found)

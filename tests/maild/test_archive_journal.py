@@ -54,6 +54,8 @@ def test_search_by_each_field_and_body_text(root: Path) -> None:
     assert subjects(root, text="meeting") == ["会議の案内"]  # text of the HTML part
     assert subjects(root, text="会議") == ["会議の案内"]  # two characters: shorter than a trigram
     assert subjects(root, subject="会議") == ["会議の案内"]
+    assert subjects(root, text="来週") == ["会議の案内"]  # two characters of the body, through the pair index
+    assert subjects(root, text="週会") == []  # not adjacent in the text: no false match across words
     assert subjects(root, sender="PA") == ["会議の案内"]  # short ASCII: any case too
     assert subjects(root, text="42 yen") == ["Invoice 2026-7"]
     assert subjects(root, text="stealCookies") == []  # script is not text
