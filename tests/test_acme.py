@@ -20,8 +20,9 @@ from panel.extensions import db
 from panel.models import AuditEvent, Certificate, CertificateSource
 from panel.services import acme
 from panel.services.actor import Actor
-from tests.live import free_port, serving, wait_for_port
+from tests.live import serving, wait_for_port
 from tests.maild.dns_server import DnsServer
+from tests.maild.support import free_port
 from tests.pki import Pki, key_pem, pem
 
 HOSTS = ["mail.example.jp", "imap.example.jp"]

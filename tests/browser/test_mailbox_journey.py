@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.browser.checks import assert_page_ok
 from tests.browser.journeys import follow, go_to, log_in, press
 from tests.panel_maild import PanelMaild, imap_login
 
