@@ -23,12 +23,19 @@ def unit_of_work() -> Iterator[None]:
     try:
         yield
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError as exc:
         db.session.rollback()
+        if not _lost_unique_race(exc):
+            raise  # a foreign key or NOT NULL failure is a bug to see, not a message to show
         raise Invalid(None, _l("Someone else changed the same thing at the same moment; please try again.")) from None
     except BaseException:
         db.session.rollback()
         raise
+
+
+def _lost_unique_race(exc: IntegrityError) -> bool:
+    """A unique constraint (PostgreSQL SQLSTATE 23505, SQLite's UNIQUE failure), nothing else."""
+    return getattr(exc.orig, "sqlstate", None) == "23505" or str(exc.orig).startswith("UNIQUE constraint failed")
 
 
 def lock(model: type[Customer] | type[Reseller] | type[Node], object_id: int) -> None:
