@@ -15,11 +15,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 from maild.store import maildir
-from maild.store.dirsync import DirectorySyncs
+from maild.store.commit import Committer
 from maild.store.index import IndexFile, IndexState, Message
 from maild.store.mime import summarize
 from maild.store.quota import QuotaCounter
@@ -115,11 +116,11 @@ class Folder:
     """A Maildir folder with its index; create with `Folder.open` (blocking, run in a thread)."""
 
     def __init__(self, name: str, path: Path, quota: QuotaCounter, index: IndexFile,
-                 state: IndexState, uidvalidity: int, keywords: list[str], syncs: DirectorySyncs) -> None:
+                 state: IndexState, uidvalidity: int, keywords: list[str], committer: Committer) -> None:
         self.name = name
         self.path = path
         self.quota = quota
-        self._syncs = syncs
+        self._committer = committer
         self.uidvalidity = uidvalidity
         self.keywords = keywords
         self._index = index
@@ -145,7 +146,7 @@ class Folder:
     # ---- loading -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, name: str, path: Path, quota: QuotaCounter, syncs: DirectorySyncs) -> Folder:
+    def open(cls, name: str, path: Path, quota: QuotaCounter, committer: Committer) -> Folder:
         """Load the index and reconcile it with the files (blocking)."""
         maildir.make_maildir(path)
         maildir.clean_tmp(path)
@@ -163,7 +164,7 @@ class Folder:
                 index.record_expunge(removed, state.highestmodseq)
             index.record_flags(changed)
             index.record_add(adopted)
-        return cls(name, path, quota, index, state, uidvalidity, keywords, syncs)
+        return cls(name, path, quota, index, state, uidvalidity, keywords, committer)
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -309,8 +310,8 @@ class Folder:
         self._published[uid] = published
         letters = self._letters(flag_set)
         try:
-            message = await asyncio.to_thread(self._write_message, uid, data, flag_set, letters, internal_date)
-            await self._syncs.sync(self.path / message.subdir)
+            message = await self._committer.commit(
+                partial(self._stage_message, uid, data, flag_set, letters, internal_date))
         except BaseException:
             self._written[uid] = None
             await self._publish_written(origin)
@@ -320,17 +321,17 @@ class Folder:
         await published
         return uid
 
-    def _write_message(self, uid: int, data: bytes, flags: frozenset[str], letters: str,
-                       internal_date: float | None) -> Message:
-        """Parse, write and fsync one message file and rename it in place (worker thread); the
-        directory fsync is the caller's, shared with concurrent appends."""
+    def _stage_message(self, uid: int, data: bytes, flags: frozenset[str], letters: str,
+                       internal_date: float | None) -> tuple[Message, maildir.StagedFile]:
+        """Parse one message and stage its file (committer thread), which the committer makes
+        durable together with the rest of its batch."""
         envelope, bodystructure = summarize(data)
         base = maildir.new_base(uid, len(data))
         subdir = "cur" if flags else "new"
         name = maildir.file_name(base, letters) if subdir == "cur" else base
         when = time.time() if internal_date is None else internal_date
-        maildir.write_file(self.path, subdir, name, data, mtime=when)
-        return Message(uid, subdir, name, len(data), when, 0, flags, envelope, bodystructure)
+        staged = maildir.stage_file(self.path, subdir, name, data, mtime=when)
+        return Message(uid, subdir, name, len(data), when, 0, flags, envelope, bodystructure), staged
 
     async def _publish_written(self, origin: object | None) -> None:
         """Index and announce written messages in UID order."""

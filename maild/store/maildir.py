@@ -77,31 +77,67 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_file(folder: Path, subdir: str, name: str, data: bytes, mtime: float | None = None) -> None:
-    """Write `data` to tmp/, fsync it and rename it into `subdir`.
+@dataclass
+class StagedFile:
+    """A message written into tmp/ but not yet fsynced or renamed into place.
 
-    The rename is durable only after an fsync of `subdir` (`write_durably`, or a shared one from
-    `dirsync`). A crash before the rename leaves only a file in tmp/, which readers never look
-    at. `mtime` is the IMAP internal date.
+    Staging apart from finishing lets a batch of deliveries share the work that makes them
+    durable (`commit.Committer`: one directory fsync after all their renames). A crash before
+    `publish` leaves only a file in tmp/, which readers never look at.
     """
+
+    fd: int
+    tmp_path: Path
+    final_path: Path
+
+    def sync(self) -> None:
+        """Make the file's content durable and close it."""
+        fd, self.fd = self.fd, -1
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def publish(self) -> None:
+        """Rename the file into place; durable once its directory is fsynced."""
+        os.rename(self.tmp_path, self.final_path)
+
+    def discard(self) -> None:
+        """Drop a file that could not be finished (closing it if still open)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        self.tmp_path.unlink(missing_ok=True)
+
+
+def stage_file(folder: Path, subdir: str, name: str, data: bytes, mtime: float | None = None) -> StagedFile:
+    """Write `data` to tmp/ (not yet durable) for a later rename into `subdir`. `mtime` is the
+    IMAP internal date."""
     tmp_path = folder / "tmp" / name
     fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    staged = StagedFile(fd, tmp_path, folder / subdir / name)
     try:
         view = memoryview(data)
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if mtime is not None:
-        os.utime(tmp_path, (mtime, mtime))
-    os.rename(tmp_path, folder / subdir / name)
+        if mtime is not None:
+            os.utime(fd, (mtime, mtime))
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
 
 
 def write_durably(folder: Path, subdir: str, name: str, data: bytes, mtime: float | None = None) -> None:
-    """`write_file`, then fsync the directory: the message survives power loss on return."""
-    write_file(folder, subdir, name, data, mtime)
+    """Write `data` into `subdir` so that it survives power loss on return."""
+    staged = stage_file(folder, subdir, name, data, mtime)
+    try:
+        staged.sync()
+        staged.publish()
+    except BaseException:
+        staged.discard()
+        raise
     fsync_dir(folder / subdir)
 
 

@@ -11,13 +11,13 @@ import os
 import shutil
 import weakref
 from collections import OrderedDict
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from maild.config import Config, Mailbox
 from maild.ledger import UsageLedger
 from maild.store import maildir, names
-from maild.store.dirsync import DirectorySyncs
+from maild.store.commit import Committer
 from maild.store.folder import Folder
 from maild.store.quota import QuotaCounter, Usage
 
@@ -25,16 +25,15 @@ SPECIAL_USE = {"Sent": "\\Sent", "Drafts": "\\Drafts", "Trash": "\\Trash", "Junk
 SUBSCRIPTIONS_FILE = "subscriptions"
 
 
-def _write_unindexed(path: Path, data: bytes, quota: QuotaCounter) -> None:
-    """Put a message into new/ without a UID (worker thread); the next load of the folder
-    adopts it. The caller makes the rename durable with a (shared) fsync of new/."""
+def _stage_unindexed(path: Path, data: bytes) -> tuple[None, maildir.StagedFile]:
+    """Stage a message for new/ without a UID (committer thread); the next load of the folder
+    adopts it."""
     name = maildir.new_base(None, len(data))
     try:
-        maildir.write_file(path, "new", name, data)
+        return None, maildir.stage_file(path, "new", name, data)
     except FileNotFoundError:  # the folder's first message: no Maildir yet
         maildir.make_maildir(path)
-        maildir.write_file(path, "new", name, data)
-    quota.add(len(data), 1)
+        return None, maildir.stage_file(path, "new", name, data)
 
 
 @lru_cache(maxsize=4096)
@@ -72,7 +71,7 @@ class Store:
         self._quotas: dict[Path, QuotaCounter] = {}
         self._unindexed_writes: dict[tuple[Path, str], int] = {}
         self._writes_done: dict[tuple[Path, str], asyncio.Event] = {}
-        self._syncs = DirectorySyncs()  # deliveries into one directory share its fsync
+        self._committer = Committer()  # deliveries share thread hand-offs and directory fsyncs
         self.ledger = UsageLedger()  # per-customer pools and the usage journal (maild.usage)
         self._pools_primed: Config | None = None
 
@@ -105,8 +104,7 @@ class Store:
         quota = self._quota(mailbox)
         self._unindexed_writes[key] = self._unindexed_writes.get(key, 0) + 1
         try:
-            await asyncio.to_thread(_write_unindexed, path, data, quota)
-            await self._syncs.sync(path / "new")
+            await self._committer.commit(partial(_stage_unindexed, path, data), after=partial(quota.add, len(data), 1))
         finally:
             self._unindexed_writes[key] -= 1
             if not self._unindexed_writes[key]:
@@ -180,7 +178,7 @@ class Store:
         while key in self._unindexed_writes:
             await self._writes_done.setdefault(key, asyncio.Event()).wait()
         path, name = key
-        return await asyncio.to_thread(Folder.open, name, path, quota, self._syncs)
+        return await asyncio.to_thread(Folder.open, name, path, quota, self._committer)
 
     def _evict(self) -> None:
         """Drop least recently used folders nobody is using, past `cache_size` folders or
