@@ -1,10 +1,17 @@
-"""MX: the SPF and DKIM lookups of incoming mail are cached for their TTL, negative answers too."""
+"""MX: the SPF and DKIM lookups of incoming mail are cached for their TTL, negative answers too,
+and so is an SPF result while the answers it came from live."""
 from __future__ import annotations
 
+import asyncio
 import smtplib
+import time
 from pathlib import Path
 
-from tests.maild.dns_server import DnsServer
+import pytest
+
+from maild.smtp import verify
+from maild.smtp.handlers import _resolver
+from tests.maild.dns_server import TTL, DnsServer
 from tests.maild.support import mailbox, node_config, running_daemon, stored_messages
 
 RECORDS = {"repeat.test": {"TXT": '"v=spf1 ip4:127.0.0.1 -all"'}}
@@ -24,3 +31,22 @@ def test_repeat_senders_are_looked_up_once_per_ttl(tmp_path: Path) -> None:
     assert [b"spf=none smtp.mailfrom=" in message for message in stored] == [False, False, True, True]
     assert dns.queries.count(("repeat.test", "TXT")) == 1
     assert dns.queries.count(("unknown.test", "TXT")) == 1
+
+
+def test_an_spf_result_is_reused_only_while_its_dns_answers_live(monkeypatch: pytest.MonkeyPatch) -> None:
+    records = {"memo.test": {"TXT": '"v=spf1 ip4:127.0.0.1 -all"'}}
+    peer = verify.Peer(ip="127.0.0.1", helo="client.memo.test", mail_from="a@memo.test")
+
+    async def check(times: int) -> list[str]:
+        return [await verify.spf_result(peer, resolver) for _ in range(times)]
+
+    with DnsServer(records).running() as dns:
+        resolver = _resolver((dns.address,))
+        assert asyncio.run(check(3)) == ["spf=pass smtp.mailfrom=a@memo.test"] * 3
+        dns.records["memo.test"] = {"TXT": '"v=spf1 -all"'}
+        assert asyncio.run(check(1)) == ["spf=pass smtp.mailfrom=a@memo.test"]  # the answer is still live
+        assert dns.queries.count(("memo.test", "TXT")) == 1
+        later = time.time() + TTL + 1
+        monkeypatch.setattr(time, "time", lambda: later)
+        assert asyncio.run(check(2)) == ["spf=fail smtp.mailfrom=a@memo.test"] * 2
+        assert dns.queries.count(("memo.test", "TXT")) == 2
