@@ -51,8 +51,8 @@ def targets(config: Config, envelope: Envelope) -> list[tuple[str, Envelope]]:
 
 async def capture(data_dir: Path, config: Config, envelope: Envelope, message: bytes) -> None:
     """Journal `message` wherever it belongs; durable (fsync) when this returns."""
+    if not archiving_domains(config, [envelope.sender, *envelope.recipients]):
+        return  # the usual case: spares stamping an envelope nobody journals
     work = targets(config, replace(envelope, received_at=envelope.received_at or now_iso()))
-    if not work:
-        return
     journal = journal_for(data_dir)
     await asyncio.gather(*(asyncio.to_thread(journal.append, name, seen_as, message) for name, seen_as in work))
