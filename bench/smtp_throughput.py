@@ -1,6 +1,6 @@
 """SMTP acceptance rate and server CPU per message: maild's MX against Postfix delivering to Maildir.
 
-    .venv/bin/python bench/smtp_throughput.py [--messages 1000] [--quick]
+    .venv/bin/python bench/smtp_throughput.py [--messages 1000] [--rounds 3] [--quick]
 
 Needs root and Debian's postfix package (smtp-source comes with it). Load comes from Postfix's
 `smtp-source` at concurrency 1, 10 and 50 with 1 KB and 100 KB bodies, one connection per
@@ -8,7 +8,12 @@ message. Both servers write every message durably into a Maildir on the same dis
 its store, Postfix through its queue and the virtual(8) delivery agent. A server's CPU is read
 from /proc (maild's process; Postfix's master, its live children and the children it reaped) and
 counted until the last message is in the Maildir, so Postfix's later delivery is included.
-Prints one row per run and maild/Postfix ratios (targets: rate >= 1.0x, CPU <= 1.0x at c=10).
+
+This machine's speed drifts over seconds (a shared host; ext4 slows down for a while after
+many files are deleted), so each cell runs several rounds, maild and Postfix alternating and
+swapping who goes first, and reports the median of each. Prints the medians with their ranges,
+then maild/Postfix ratios of the medians and the range of the per-round ratios (targets:
+rate >= 1.0x, CPU <= 1.0x at c=10).
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import argparse
 import os
 import pwd
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -174,16 +180,51 @@ class Postfix:
         subprocess.run(["postfix", "-c", str(self.etc), "stop"], check=False)
 
 
+@dataclass
+class Cell:
+    """The rounds of one size and concurrency: (maild, Postfix) results, round by round."""
+
+    size: str
+    concurrency: int
+    rounds: list[tuple[Result, Result]]
+
+    def medians(self, server: int) -> tuple[float, float]:
+        results = [pair[server] for pair in self.rounds]
+        return statistics.median(r.rate for r in results), statistics.median(r.cpu_ms for r in results)
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.2f}-{max(values):.2f}"
+
+
+def report(cells: list[Cell]) -> None:
+    print(f"{'size':>6} {'conc':>4} {'server':>8} {'msgs':>6} {'msg/s':>8} {'(range)':>13} {'cpu ms/msg':>10} {'(range)':>11}")
+    for cell in cells:
+        for server, name in enumerate(("maild", "postfix")):
+            results = [pair[server] for pair in cell.rounds]
+            rate, cpu = cell.medians(server)
+            print(f"{cell.size:>6} {cell.concurrency:>4} {name:>8} {results[0].messages:>6} {rate:>8.1f} "
+                  f"{spread([r.rate for r in results]):>13} {cpu:>10.2f} {spread([r.cpu_ms for r in results]):>11}")
+    print("\nmaild / postfix (ratio of medians; range of the per-round ratios)")
+    for cell in cells:
+        (rate, cpu), (reference_rate, reference_cpu) = cell.medians(0), cell.medians(1)
+        rates = [ours.rate / theirs.rate for ours, theirs in cell.rounds]
+        cpus = [ours.cpu_ms / theirs.cpu_ms for ours, theirs in cell.rounds]
+        print(f"{cell.size:>6} c={cell.concurrency:<3} rate {rate / reference_rate:5.2f}x ({spread(rates)})   "
+              f"cpu {cpu / reference_cpu:5.2f}x ({spread(cpus)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=1000, help="messages per 1 KB run (100 KB runs send a third)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each server per cell")
     parser.add_argument("--quick", action="store_true", help="concurrency 10 only")
     args = parser.parse_args()
     for tool in ("smtp-source", "postfix"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} not found: apt-get install postfix")
     concurrencies = (10,) if args.quick else CONCURRENCY
-    results: list[Result] = []
+    cells: list[Cell] = []
     with tempfile.TemporaryDirectory(prefix="smtp-bench-") as scratch, DnsServer({}).running() as dns:
         root = Path(scratch)
         root.chmod(0o755)  # Postfix's unprivileged daemons reach their directories through it
@@ -197,25 +238,33 @@ def main() -> None:
             maild_new = maild.data_dir / "mail" / "bench.test" / "bench" / "Maildir" / "new"
             assert maild.process is not None
             maild_pid = maild.process.pid
+
+            def run_maild(count: int, concurrency: int, size: int, label: str) -> Result:
+                return run_load(maild.ports["mx"], concurrency, count, size, maild_new,
+                                lambda: process_cpu(maild_pid, with_children=False), "maild", label)
+
+            def run_postfix(count: int, concurrency: int, size: int, label: str) -> Result:
+                return run_load(postfix.port, concurrency, count, size, postfix.maildir / "new",
+                                lambda: tree_cpu(postfix.master), "postfix", label)
+
             for label, size in SIZES.items():
                 messages = args.messages if size <= 1024 else max(1, args.messages // 3)
                 for concurrency in concurrencies:
                     count = messages if concurrency > 1 else max(1, messages // 3)
-                    results.append(run_load(maild.ports["mx"], concurrency, count, size, maild_new,
-                                            lambda: process_cpu(maild_pid, with_children=False), "maild", label))
-                    results.append(run_load(postfix.port, concurrency, count, size, postfix.maildir / "new",
-                                            lambda: tree_cpu(postfix.master), "postfix", label))
+                    cell = Cell(label, concurrency, [])
+                    for number in range(args.rounds):
+                        if number % 2 == 0:
+                            ours = run_maild(count, concurrency, size, label)
+                            theirs = run_postfix(count, concurrency, size, label)
+                        else:
+                            theirs = run_postfix(count, concurrency, size, label)
+                            ours = run_maild(count, concurrency, size, label)
+                        cell.rounds.append((ours, theirs))
+                    cells.append(cell)
         finally:
             maild.stop()
             postfix.stop()
-    print(f"{'size':>6} {'conc':>4} {'server':>8} {'msgs':>6} {'msg/s':>8} {'cpu ms/msg':>10}")
-    for result in results:
-        print(f"{result.size:>6} {result.concurrency:>4} {result.server:>8} {result.messages:>6} "
-              f"{result.rate:>8.1f} {result.cpu_ms:>10.2f}")
-    print("\nmaild / postfix")
-    for ours, theirs in zip(results[::2], results[1::2]):
-        print(f"{ours.size:>6} c={ours.concurrency:<3} rate {ours.rate / theirs.rate:5.2f}x   "
-              f"cpu {ours.cpu_ms / theirs.cpu_ms:5.2f}x")
+    report(cells)
 
 
 if __name__ == "__main__":
