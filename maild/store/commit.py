@@ -7,7 +7,8 @@ its own worker thread (and a second hop for the directory fsync) cost more in th
 and GIL hand-offs than the writes. The committer's thread instead takes every delivery waiting
 and, for the batch: writes all files into tmp/, fsyncs them, renames them into place, and
 fsyncs each directory once. Then it wakes the event loop once. A delivery reported done is covered by a directory fsync that began
-after its rename; a failed one leaves nothing behind but is reported to its caller only.
+after its rename; a failed one leaves nothing behind but is reported to its caller only. The
+quota usage a batch adds is recorded as one `maildirsize` line per mailbox, not one per message.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from maild.store import maildir
+from maild.store.quota import QuotaCounter
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ Stage = Callable[[], tuple[T, maildir.StagedFile]]
 @dataclass
 class _Job(Generic[T]):
     stage: Stage[T]
-    after: Callable[[], None] | None  # runs on the committer thread once the file is durable
+    quota: QuotaCounter | None  # counts the file once it is durable
     future: asyncio.Future[T]
     result: Any = None
     file: maildir.StagedFile | None = None
@@ -57,13 +59,13 @@ class Committer:
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    async def commit(self, stage: Stage[T], after: Callable[[], None] | None = None) -> T:
+    async def commit(self, stage: Stage[T], quota: QuotaCounter | None = None) -> T:
         """Run `stage` on the committer's thread; return its result once the file is durable in
-        its directory (`after` has run by then). The work completes even if the caller is
-        cancelled meanwhile."""
+        its directory (and counted in `quota`, if given). The work completes even if the caller
+        is cancelled meanwhile."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         with self._wake:
-            self._pending.append(_Job(stage, after, future))
+            self._pending.append(_Job(stage, quota, future))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
@@ -81,7 +83,7 @@ class Committer:
 
 
 def _commit(batch: list[_Job[Any]]) -> None:
-    """Stage, fsync and rename every job's file, fsync each directory once, run the `after`s.
+    """Stage, fsync and rename every job's file, fsync each directory once, count the quota.
     Any error is kept on its job (and on every job of a directory whose fsync failed)."""
     for job in batch:
         try:
@@ -105,12 +107,22 @@ def _commit(batch: list[_Job[Any]]) -> None:
         except OSError as error:
             for job in jobs:
                 job.error = error  # renamed but not known durable: the client must retry
+    _count(batch)
+
+
+def _count(batch: list[_Job[Any]]) -> None:
+    """Add the batch's stored messages to their quota counters, one update per counter."""
+    added: dict[QuotaCounter, list[int]] = {}
     for job in batch:
-        if job.error is None and job.after is not None:
-            try:
-                job.after()
-            except BaseException as error:  # noqa: BLE001 - handed to the waiting coroutine
-                job.error = error
+        if job.error is None and job.quota is not None and job.file is not None:
+            totals = added.setdefault(job.quota, [0, 0])
+            totals[0] += job.file.size
+            totals[1] += 1
+    for counter, (size, count) in added.items():
+        try:
+            counter.add(size, count)
+        except OSError:  # the mail is stored: `maild quota recalc` or the next rewrite recounts
+            log.exception("could not record quota usage of %s", counter.root)
 
 
 def _settle_on_loops(batch: list[_Job[Any]]) -> None:

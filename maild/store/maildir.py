@@ -89,6 +89,7 @@ class StagedFile:
     fd: int
     tmp_path: Path
     final_path: Path
+    size: int
 
     def sync(self) -> None:
         """Make the file's content durable and close it."""
@@ -115,7 +116,7 @@ def stage_file(folder: Path, subdir: str, name: str, data: bytes, mtime: float |
     IMAP internal date."""
     tmp_path = folder / "tmp" / name
     fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    staged = StagedFile(fd, tmp_path, folder / subdir / name)
+    staged = StagedFile(fd, tmp_path, folder / subdir / name, len(data))
     try:
         view = memoryview(data)
         while view:

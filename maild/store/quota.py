@@ -54,7 +54,7 @@ class QuotaCounter:
 
     def __init__(self, root: Path) -> None:
         self._path = root / FILE_NAME
-        self._root = root
+        self.root = root
         self._lock = threading.Lock()
         self._usage = self._read() or self._rewrite()
         self.observer: Callable[[int, int], None] | None = None  # told every (bytes, messages) delta
@@ -107,7 +107,7 @@ class QuotaCounter:
         return Usage(total, count)
 
     def _rewrite(self) -> Usage:
-        usage = _scan(self._root)
+        usage = _scan(self.root)
         tmp = self._path.with_name(f"{FILE_NAME}.{os.getpid()}.{threading.get_ident()}")
         tmp.write_text(f"0S,0C\n{usage.bytes} {usage.messages}\n", encoding="ascii")
         os.replace(tmp, self._path)

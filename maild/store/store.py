@@ -104,7 +104,7 @@ class Store:
         quota = self._quota(mailbox)
         self._unindexed_writes[key] = self._unindexed_writes.get(key, 0) + 1
         try:
-            await self._committer.commit(partial(_stage_unindexed, path, data), after=partial(quota.add, len(data), 1))
+            await self._committer.commit(partial(_stage_unindexed, path, data), quota=quota)
         finally:
             self._unindexed_writes[key] -= 1
             if not self._unindexed_writes[key]:

@@ -147,3 +147,23 @@ def test_a_new_maildir_fsyncs_every_directory_that_gained_an_entry(
     synced.clear()
     maildir.make_maildir(path)
     assert synced == []
+
+
+def test_a_batch_records_its_quota_usage_as_one_maildirsize_line(tmp_path: Path, fsyncs: RecordingFsync) -> None:
+    store = Store(tmp_path)
+    message = b"Subject: counted\r\n\r\nbody\r\n"
+    fsyncs.gate.clear()
+
+    async def scenario() -> None:
+        first = asyncio.ensure_future(store.deliver(MAILBOX, message))
+        while not fsyncs.started:
+            await asyncio.sleep(0.01)
+        later = [asyncio.ensure_future(store.deliver(MAILBOX, message)) for _ in range(9)]
+        await asyncio.sleep(0.05)
+        fsyncs.gate.set()
+        await asyncio.wait_for(asyncio.gather(first, *later), WAIT)
+
+    asyncio.run(scenario())
+    lines = (store.maildir(MAILBOX) / "maildirsize").read_text().splitlines()
+    assert lines[-2:] == [f"{len(message)} 1", f"{9 * len(message)} 9"]  # after the header and "0 0"
+    assert (store.usage(MAILBOX).bytes, store.usage(MAILBOX).messages) == (10 * len(message), 10)
