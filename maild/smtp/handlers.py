@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import inspect
 import logging
 from functools import lru_cache
 from typing import cast
@@ -182,6 +183,11 @@ class MailHandler(HookDir):
     def received(server: MailSMTP, session: MailSession, envelope: MailEnvelope, queue_id: str) -> bytes:
         recipient = envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None
         return trace.received(MailHandler.hop(server, session), session.config.server.hostname, queue_id, recipient)
+
+
+# aiosmtpd reads handle_EHLO's signature on every connection; a precomputed one spares inspect's
+# work (about a third of setting up a connection).
+MailHandler.handle_EHLO.__signature__ = inspect.signature(MailHandler.handle_EHLO)  # type: ignore[attr-defined]
 
 
 class MxHandler(MailHandler):
