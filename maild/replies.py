@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ _BY_CODE = {
 _HAS_ENHANCED = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}(\s|$)")
 
 
+@lru_cache(maxsize=1024)
 def with_enhanced_code(line: str) -> str:
     """`line` with an enhanced status code inserted when it is a final reply that lacks one."""
     if _HAS_ENHANCED.match(line) or len(line) < 4 or line[3] != " ":

@@ -68,6 +68,7 @@ async def _serve(
             # MX answers AUTH itself (never offered); submission over STARTTLS only after TLS.
             auth_require_tls=handler.advertise_auth and not implicit_tls,
             timeout=TIMEOUT,
+            loop=asyncio.get_running_loop(),  # spares aiosmtpd's own look-up on each connection
         )
         return ImplicitTls(smtp, runtime.tls(config).default) if implicit_tls else smtp
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from dataclasses import dataclass
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
+from functools import lru_cache
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
@@ -37,9 +39,15 @@ def protocol(hop: Hop) -> str:
     return "ESMTP" + ("S" if hop.tls else "") + ("A" if hop.authenticated else "")
 
 
+@lru_cache(maxsize=2)
+def _stamp(second: int) -> str:
+    """The RFC 5322 date of a second (formatted once per second, not once per message)."""
+    return format_datetime(datetime.fromtimestamp(second, timezone.utc))
+
+
 def received(hop: Hop, by: str, queue_id: str, recipient: str | None, when: datetime | None = None) -> bytes:
     """The `Received:` field (CRLF-terminated); names the recipient only when there is one."""
-    stamp = format_datetime(when or datetime.now(timezone.utc))
+    stamp = format_datetime(when) if when else _stamp(int(time.time()))
     lines = [f"Received: from {header_safe(hop.helo)} ([{hop.ip}])"]
     if hop.tls:
         lines.append(f"(using {hop.tls[0]} with cipher {hop.tls[1]})")
