@@ -25,6 +25,7 @@ from maild.store import maildir
 from maild.store.quota import QuotaCounter
 
 T = TypeVar("T")
+IDLE_SECONDS = 30.0  # the committer's thread ends after this long without work
 log = logging.getLogger(__name__)
 
 # Writes a file into tmp/ (committer thread) and returns the caller's result with the file.
@@ -76,7 +77,9 @@ class Committer:
         while True:
             with self._wake:
                 while not self._pending:
-                    self._wake.wait()
+                    if not self._wake.wait(IDLE_SECONDS) and not self._pending:
+                        self._thread = None  # the next commit starts another
+                        return
                 batch, self._pending = self._pending, []
             _commit(batch)
             _settle_on_loops(batch)

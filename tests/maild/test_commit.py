@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from maild.config import Mailbox
-from maild.store import Store, maildir
+from maild.store import Store, commit, maildir
 from maild.store.commit import Committer
 
 MAILBOX = Mailbox(id=1, local_part="bob", domain="example.com", password_hash="x", quota_bytes=0,
@@ -167,3 +167,25 @@ def test_a_batch_records_its_quota_usage_as_one_maildirsize_line(tmp_path: Path,
     lines = (store.maildir(MAILBOX) / "maildirsize").read_text().splitlines()
     assert lines[-2:] == [f"{len(message)} 1", f"{9 * len(message)} 9"]  # after the header and "0 0"
     assert (store.usage(MAILBOX).bytes, store.usage(MAILBOX).messages) == (10 * len(message), 10)
+
+
+def test_an_idle_committer_lets_its_thread_go_and_starts_another_for_new_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commit, "IDLE_SECONDS", 0.05)
+    maildir.make_maildir(tmp_path)
+    committer = Committer(name="idle-test")
+
+    def running() -> int:
+        return sum(thread.name == "idle-test" for thread in threading.enumerate())
+
+    async def scenario() -> None:
+        assert await committer.commit(lambda: stage(tmp_path, "before")) == "before"
+        for _ in range(100):
+            if not running():
+                break
+            await asyncio.sleep(0.02)
+        assert running() == 0
+        assert await committer.commit(lambda: stage(tmp_path, "after")) == "after"
+
+    asyncio.run(scenario())
+    assert sorted(os.listdir(tmp_path / "new")) == ["after", "before"]
