@@ -7,8 +7,11 @@ its own worker thread (and a second hop for the directory fsync) cost more in th
 and GIL hand-offs than the writes. The committer's thread instead takes every delivery waiting
 and, for the batch: writes all files into tmp/, fsyncs them, renames them into place, and
 fsyncs each directory once. Then it wakes the event loop once. A delivery reported done is covered by a directory fsync that began
-after its rename; a failed one leaves nothing behind but is reported to its caller only. The
-quota usage a batch adds is recorded as one `maildirsize` line per mailbox, not one per message.
+after its rename. A failure is reported to its caller only: a file that could not be written,
+fsynced or renamed is removed from tmp/; one whose directory fsync failed stays in place (it may
+yet reach the disk, so the client's retry can make a duplicate, never a loss) and is counted.
+The quota usage a batch adds is recorded as one `maildirsize` line per mailbox, not one per
+message. A batch holds at most MAX_BATCH open files.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from maild.store.quota import QuotaCounter
 
 T = TypeVar("T")
 IDLE_SECONDS = 30.0  # the committer's thread ends after this long without work
+MAX_BATCH = 64  # deliveries per batch: each holds an open file until the batch's fsyncs
 log = logging.getLogger(__name__)
 
 # Writes a file into tmp/ (committer thread) and returns the caller's result with the file.
@@ -65,11 +69,13 @@ class Committer:
         its directory (and counted in `quota`, if given). The work completes even if the caller
         is cancelled meanwhile."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        job = _Job(stage, quota, future)
         with self._wake:
-            self._pending.append(_Job(stage, quota, future))
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                thread.start()  # may raise (no threads left): then nothing was queued
+                self._thread = thread
+            self._pending.append(job)
             self._wake.notify()
         return await future
 
@@ -80,8 +86,13 @@ class Committer:
                     if not self._wake.wait(IDLE_SECONDS) and not self._pending:
                         self._thread = None  # the next commit starts another
                         return
-                batch, self._pending = self._pending, []
-            _commit(batch)
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                _commit(batch)
+            except Exception as error:  # a bug here must fail this batch, not hang every delivery
+                log.exception("committing %d deliveries failed", len(batch))
+                for job in batch:
+                    job.error = job.error or error
             _settle_on_loops(batch)
 
 
@@ -91,7 +102,7 @@ def _commit(batch: list[_Job[Any]]) -> None:
     for job in batch:
         try:
             job.result, job.file = job.stage()
-        except BaseException as error:  # noqa: BLE001 - handed to the waiting coroutine
+        except BaseException as error:  # whatever the stage raised is handed to its caller
             job.fail(error)
     for step in (maildir.StagedFile.sync, maildir.StagedFile.publish):
         for job in batch:
@@ -117,7 +128,7 @@ def _count(batch: list[_Job[Any]]) -> None:
     """Add the batch's stored messages to their quota counters, one update per counter."""
     added: dict[QuotaCounter, list[int]] = {}
     for job in batch:
-        if job.error is None and job.quota is not None and job.file is not None:
+        if job.quota is not None and job.file is not None:  # in place, even if not known durable
             totals = added.setdefault(job.quota, [0, 0])
             totals[0] += job.file.size
             totals[1] += 1
@@ -144,7 +155,9 @@ def _settle(jobs: list[_Job[Any]]) -> None:
     for job in jobs:
         if job.future.done():  # the caller was cancelled
             continue
-        if job.error is not None:
-            job.future.set_exception(job.error)
-        else:
+        if job.error is None:
             job.future.set_result(job.result)
+        elif isinstance(job.error, StopIteration):  # a future refuses it (PEP 479)
+            job.future.set_exception(RuntimeError(f"delivery failed: {job.error!r}"))
+        else:
+            job.future.set_exception(job.error)

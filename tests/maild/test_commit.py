@@ -189,3 +189,62 @@ def test_an_idle_committer_lets_its_thread_go_and_starts_another_for_new_work(
 
     asyncio.run(scenario())
     assert sorted(os.listdir(tmp_path / "new")) == ["after", "before"]
+
+
+def test_batches_hold_at_most_max_batch_open_files(
+        tmp_path: Path, fsyncs: RecordingFsync, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commit, "MAX_BATCH", 4)
+    maildir.make_maildir(tmp_path)
+    committer = Committer()
+    fsyncs.gate.clear()
+
+    async def scenario() -> None:
+        first = asyncio.ensure_future(committer.commit(lambda: stage(tmp_path, "first")))
+        while not fsyncs.started:
+            await asyncio.sleep(0.01)
+        later = [asyncio.ensure_future(committer.commit(lambda n=n: stage(tmp_path, f"later{n}"))) for n in range(9)]
+        await asyncio.sleep(0.05)
+        fsyncs.gate.set()
+        await asyncio.wait_for(asyncio.gather(first, *later), WAIT)
+
+    asyncio.run(scenario())
+    sizes = [len(after - before) for before, after in zip([set(), *fsyncs.completed], fsyncs.completed)]
+    assert sizes == [1, 4, 4, 1]
+
+
+def test_a_committer_that_cannot_start_its_thread_fails_that_delivery_and_recovers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    maildir.make_maildir(tmp_path)
+    committer = Committer()
+    real_start = threading.Thread.start
+
+    def no_threads(thread: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    async def scenario() -> str:
+        monkeypatch.setattr(threading.Thread, "start", no_threads)
+        with pytest.raises(RuntimeError, match="can't start new thread"):
+            await committer.commit(lambda: stage(tmp_path, "refused"))
+        monkeypatch.setattr(threading.Thread, "start", real_start)
+        return await asyncio.wait_for(committer.commit(lambda: stage(tmp_path, "kept")), WAIT)
+
+    assert asyncio.run(scenario()) == "kept"
+    assert os.listdir(tmp_path / "new") == ["kept"]
+
+
+def test_an_unexpected_error_in_a_batch_fails_its_deliveries_instead_of_hanging_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path)
+
+    def broken(batch: object) -> None:
+        raise ValueError("a bug")
+
+    async def scenario() -> None:
+        monkeypatch.setattr(commit, "_count", broken)
+        with pytest.raises(ValueError, match="a bug"):
+            await asyncio.wait_for(store.deliver(MAILBOX, b"Subject: one\r\n\r\n"), WAIT)
+        monkeypatch.undo()
+        await asyncio.wait_for(store.deliver(MAILBOX, b"Subject: two\r\n\r\n"), WAIT)
+
+    asyncio.run(scenario())
+    assert store.usage(MAILBOX).messages == 1  # the failed batch was not counted
