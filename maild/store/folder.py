@@ -310,8 +310,10 @@ class Folder:
         self._published[uid] = published
         letters = self._letters(flag_set)
         try:
+            # Parsed first, off the loop: on the committer's thread it would hold up every delivery.
+            summary = await asyncio.to_thread(summarize, data)
             message = await self._committer.commit(
-                partial(self._stage_message, uid, data, flag_set, letters, internal_date))
+                partial(self._stage_message, uid, data, summary, flag_set, letters, internal_date))
         except BaseException:
             self._written[uid] = None
             await self._publish_written(origin)
@@ -321,11 +323,11 @@ class Folder:
         await published
         return uid
 
-    def _stage_message(self, uid: int, data: bytes, flags: frozenset[str], letters: str,
-                       internal_date: float | None) -> tuple[Message, maildir.StagedFile]:
-        """Parse one message and stage its file (committer thread), which the committer makes
-        durable together with the rest of its batch."""
-        envelope, bodystructure = summarize(data)
+    def _stage_message(self, uid: int, data: bytes, summary: tuple[str, str], flags: frozenset[str],
+                       letters: str, internal_date: float | None) -> tuple[Message, maildir.StagedFile]:
+        """Stage one message's file (committer thread), which the committer makes durable
+        together with the rest of its batch."""
+        envelope, bodystructure = summary
         base = maildir.new_base(uid, len(data))
         subdir = "cur" if flags else "new"
         name = maildir.file_name(base, letters) if subdir == "cur" else base
