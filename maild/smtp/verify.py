@@ -15,9 +15,9 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import dkim
 import dns.exception
@@ -76,39 +76,46 @@ class _NotCached(Exception):
     """A cache-only check needed an answer the resolver has not cached."""
 
 
-def _cache_expiry(resolver: dns.resolver.Resolver, name: str, qtype: str) -> float | None:
-    """When the cached answer `resolver.resolve(name, qtype)` would return expires (an answer,
-    an empty answer or NXDOMAIN, each kept for its TTL); None when it would send a query."""
+def _cached_answer(resolver: dns.resolver.Resolver, name: str, qtype: str) -> dns.resolver.Answer | None:
+    """The answer `resolver.resolve(name, qtype)` would take from its cache (an answer, an empty
+    answer or NXDOMAIN, each kept for its TTL); None when it would send a query."""
     if resolver.cache is None:
         return None
     qname = dns.name.from_text(name)
     answer = resolver.cache.get((qname, dns.rdatatype.from_text(qtype), dns.rdataclass.IN))
     if answer is not None:
-        return float(answer.expiration)
+        return answer
     negative = resolver.cache.get((qname, dns.rdatatype.ANY, dns.rdataclass.IN))
     if negative is not None and negative.response.rcode() == dns.rcode.NXDOMAIN:
-        return float(negative.expiration)
+        return negative
     return None
+
+
+def _resolve(resolver: dns.resolver.Resolver, name: str, qtype: str, timeout: float) -> Iterable[Any]:
+    """The records of `name`/`qtype`: in a cache-only check from the cache alone (never a query
+    on the event loop, even if the entry expires meanwhile), otherwise through the resolver."""
+    cache_only = _cache_only.get()
+    if cache_only is None:
+        try:
+            return resolver.resolve(name, qtype, lifetime=min(timeout, LOOKUP_TIMEOUT), search=False)
+        except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
+            return ()
+        except (dns.exception.Timeout, dns.resolver.NoNameservers) as error:
+            raise spf.TempError(f"DNS {error}") from error
+    answer = _cached_answer(resolver, name, qtype)
+    if answer is None:
+        cache_only.missed = True  # noted too: pyspf swallows errors in a few optional lookups
+        raise _NotCached(name)
+    cache_only.expires = min(cache_only.expires, float(answer.expiration))
+    if answer.rrset is None or answer.rrset.rdtype != dns.rdatatype.from_text(qtype):
+        return ()  # NXDOMAIN or no data (or, for CNAMEs, nothing past the chain)
+    return answer.rrset
 
 
 def _spf_lookup(name: str, qtype: str, strict: bool = True, timeout: float = LOOKUP_TIMEOUT) -> list[tuple]:
     """pyspf's DNSLookup contract, answered by the resolver of the current context."""
-    resolver = _current_resolver()
-    cache_only = _cache_only.get()
-    if cache_only is not None:
-        expires = _cache_expiry(resolver, name, qtype)
-        if expires is None:
-            cache_only.missed = True  # noted too: pyspf swallows errors in a few optional lookups
-            raise _NotCached(name)
-        cache_only.expires = min(cache_only.expires, expires)
-    try:
-        answers = resolver.resolve(name, qtype, lifetime=min(timeout, LOOKUP_TIMEOUT), search=False)
-    except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
-        return []
-    except (dns.exception.Timeout, dns.resolver.NoNameservers) as error:
-        raise spf.TempError(f"DNS {error}") from error
     records: list[tuple] = []
-    for rdata in answers:
+    for rdata in _resolve(_current_resolver(), name, qtype, timeout):
         if qtype in ("A", "AAAA"):
             records.append(((name, qtype), rdata.address))
         elif qtype == "MX":

@@ -3,10 +3,12 @@ and so is an SPF result while the answers it came from live."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import smtplib
 import time
 from pathlib import Path
 
+import dns.resolver
 import pytest
 
 from maild.smtp import verify
@@ -50,3 +52,32 @@ def test_an_spf_result_is_reused_only_while_its_dns_answers_live(monkeypatch: py
         monkeypatch.setattr(time, "time", lambda: later)
         assert asyncio.run(check(2)) == ["spf=fail smtp.mailfrom=a@memo.test"] * 2
         assert dns.queries.count(("memo.test", "TXT")) == 2
+
+
+class ExpiringCache(dns.resolver.LRUCache):
+    """Answers each key once more, then acts as if the entry had just expired."""
+
+    def __init__(self, entries: dns.resolver.LRUCache) -> None:
+        super().__init__()
+        self.entries = entries
+        self.handed_out: set[object] = set()
+
+    def get(self, key: object) -> dns.resolver.Answer | None:  # type: ignore[override]
+        if key in self.handed_out:
+            return None
+        self.handed_out.add(key)
+        return self.entries.get(key)  # type: ignore[arg-type]
+
+
+def test_a_cache_only_spf_check_never_queries_even_if_its_answer_expires_meanwhile() -> None:
+    records = {"race.test": {"TXT": '"v=spf1 ip4:127.0.0.1 -all"'}}
+    peer = verify.Peer(ip="127.0.0.1", helo="client.race.test", mail_from="a@race.test")
+    with DnsServer(records).running() as dns_server:
+        resolver = verify.make_resolver((dns_server.address,))
+        resolver.cache = dns.resolver.LRUCache()
+        assert asyncio.run(verify.spf_result(peer, resolver)) == "spf=pass smtp.mailfrom=a@race.test"
+        queries = len(dns_server.queries)
+        resolver.cache = ExpiringCache(resolver.cache)
+        checked = contextvars.copy_context().run(verify._cached_spf, peer, resolver)
+        assert checked is not None and checked[0] == "spf=pass smtp.mailfrom=a@race.test"
+        assert len(dns_server.queries) == queries
