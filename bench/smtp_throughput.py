@@ -1,6 +1,6 @@
 """SMTP acceptance rate and server CPU per message: maild's MX against Postfix delivering to Maildir.
 
-    .venv/bin/python bench/smtp_throughput.py [--messages 1000] [--rounds 3] [--quick]
+    .venv/bin/python bench/smtp_throughput.py [--messages 2000] [--rounds 3] [--quick]
 
 Needs root and Debian's postfix package (smtp-source comes with it). Load comes from Postfix's
 `smtp-source` at concurrency 1, 10 and 50 with 1 KB and 100 KB bodies, one connection per
@@ -216,7 +216,7 @@ def report(cells: list[Cell]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=1000, help="messages per 1 KB run (100 KB runs send a third)")
+    parser.add_argument("--messages", type=int, default=2000, help="messages per 1 KB run (100 KB runs send a third)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each server per cell")
     parser.add_argument("--quick", action="store_true", help="concurrency 10 only")
     args = parser.parse_args()
