@@ -7,7 +7,7 @@ from panel.services import domains
 from panel.services.dkim_keys import domain_keys
 from panel.services.dns_records import zone_snippet
 from tests.browser.checks import assert_page_ok
-from tests.browser.journeys import alert_text, go_to, log_in
+from tests.browser.journeys import alert_text, go_to, log_in, press
 from tests.dns_support import publish, serving
 
 
@@ -26,23 +26,23 @@ def test_customer_verifies_a_domain_and_switches_dkim_keys(page, seed, live_app)
         assert_page_ok(page)
         assert f"tegami-verify={domain.verify_token}" in page.locator("#ownership").inner_text()
 
-        page.get_by_role("button", name="Verify now").click()
+        press(page, "Verify now")
         assert "DNS has no such record at _tegami-verify.journey.example" in alert_text(page)
 
         page.get_by_label("Key type").select_option("rsa-sha256")
-        page.get_by_role("button", name="Create new key").click()
+        press(page, "Create new key")
         assert "publish its record" in alert_text(page)
-        page.get_by_role("button", name="Switch signing to this key").click()
+        press(page, "Switch signing to this key")
         assert "DNS has no such record" in alert_text(page)
 
         with app.app_context():
             publish(server, zone_snippet(db.session.get(Domain, domain.id), domain_keys(domain.id)))
-        page.get_by_role("button", name="Verify now").click()
+        press(page, "Verify now")
         assert "Ownership confirmed" in alert_text(page)
-        page.get_by_role("button", name="Switch signing to this key").click()
+        press(page, "Switch signing to this key")
         assert "Mail is now signed with key" in alert_text(page)
 
-        page.get_by_role("button", name="Check now").click()
+        press(page, "Check now")
         assert "DNS checked." in alert_text(page)
         health = page.locator("#health")
         assert health.get_by_text("OK", exact=True).count() == 7  # every check of an active domain
