@@ -7,7 +7,7 @@ from panel.services import domains
 from panel.services.dkim_keys import domain_keys
 from panel.services.dns_records import zone_snippet
 from tests.browser.checks import assert_page_ok
-from tests.browser.journeys import alert_text, go_to, log_in, press
+from tests.browser.journeys import alert_text, follow, go_to, log_in, press
 from tests.dns_support import publish, serving
 
 
@@ -21,9 +21,8 @@ def test_customer_verifies_a_domain_and_switches_dkim_keys(page, seed, live_app)
     with serving(app, {"mx1.tegami.test": {"A": ["192.0.2.10"]}}) as server:
         log_in(page, staff.email, seed.PASSWORD)
         go_to(page, "Domains")
-        page.get_by_role("link", name="journey.example").click()
-        page.get_by_role("link", name="DNS, ownership and DKIM keys").click()
-        assert_page_ok(page)
+        follow(page, "journey.example")
+        follow(page, "DNS, ownership and DKIM keys")
         assert f"tegami-verify={domain.verify_token}" in page.locator("#ownership").inner_text()
 
         press(page, "Verify now")

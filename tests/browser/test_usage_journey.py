@@ -42,7 +42,8 @@ def test_customer_reads_usage_history_and_sets_a_cleanup_policy(page, seed, live
     assert "2 messages, 4.0 KiB" in page.content()  # cleanup shows in the history
     assert_page_ok(page)
 
-    page.locator(".nav-tabs").get_by_role("link", name="Domains").click()
+    with page.expect_navigation():
+        page.locator(".nav-tabs").get_by_role("link", name="Domains").click()
     follow(page, "Cleanup")
     page.get_by_label("Empty Trash and Junk of messages older than (days)").fill("30")
     press(page, "Save")
