@@ -31,6 +31,7 @@ from maild.config import Listener
 from maild.daemon import SERVERS, Daemon, UnknownListener
 from maild.queue.worker import Queue
 from maild.runtime import Runtime
+from maild.srs import Srs
 from maild.store import Store
 from maild.usage import Reporter
 from maild.usage_commands import cleanup_main, push_main, report_main
@@ -72,8 +73,9 @@ async def serve(args: argparse.Namespace) -> None:
     log.info("bundle serial %d for node %s (%s)", config.serial, config.server.node, config.server.hostname)
     args.data.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = Store(args.data / "mail")
-    queue = Queue(args.data / "queue", holder, store=store)
-    runtime = Runtime(holder, store, queue, args.data, apop_key_file=args.apop_key_file)
+    srs = Srs.load(args.data)
+    queue = Queue(args.data / "queue", holder, store=store, srs=srs)
+    runtime = Runtime(holder, store, queue, args.data, apop_key_file=args.apop_key_file, srs_key=srs)
     reporter = Reporter(holder, store, args.data)
     daemon = Daemon(runtime, args.listen or None, services=(
         lambda: watch(args.bundle, holder), queue.run, reporter.run, lambda: cleanup.run_daily(holder, store),

@@ -1,8 +1,9 @@
 """Final delivery to one hosted mailbox: its forwarding, its store, its vacation reply.
 
 SMTP calls `deliver` for each local recipient once the message is accepted. Forwarded copies go
-to the outbound queue with the original envelope sender (bounces reach whoever sent the mail)
-and a `Delivered-To:` line; a message already carrying this mailbox's `Delivered-To:` has looped
+to the outbound queue with a `Delivered-To:` line and, unless the sender is null or in a domain
+hosted here, the sender rewritten into the mailbox's domain (SRS, `maild/srs.py`: the receiver's
+SPF check passes and a bounce still reaches whoever sent the mail); a message already carrying this mailbox's `Delivered-To:` has looped
 back and is stored instead of forwarded again (Postfix's rule). Both the store and the queue are
 durable when this returns. The vacation reply comes after: a failure there is logged and never
 turns an accepted message into an error.
@@ -16,6 +17,7 @@ from email.message import Message
 from maild import vacation
 from maild.config import Mailbox
 from maild.runtime import Runtime
+from maild.smtp import routing
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +36,24 @@ async def deliver(runtime: Runtime, sender: str, mailbox: Mailbox, message: byte
         work.append(runtime.store.deliver(mailbox, message))
     if forward:
         stamped = f"Delivered-To: {mailbox.address}\r\n".encode() + message
-        work.append(runtime.queue.enqueue(sender, list(mailbox.forward_to), stamped))
+        work.append(send_on(runtime, sender, mailbox.address.rpartition("@")[2], list(mailbox.forward_to), stamped))
     await asyncio.gather(*work)
     if mailbox.vacation is not None and headers is not None:
         await _reply(runtime, sender, mailbox, headers)
+
+
+async def send_on(runtime: Runtime, sender: str, forwarder: str | None, recipients: list[str], message: bytes) -> None:
+    """Queue `message` for remote `recipients`; forwarded for the hosted domain `forwarder`, it
+    leaves with an SRS sender unless `sender` is null or hosted here (its SPF names this node)."""
+    if forwarder is not None and sender:
+        try:
+            normalized = routing.normalize(sender)
+        except routing.Refused:
+            normalized = None  # a sender no SRS address can carry goes out as it came
+        if normalized is not None and routing.hosted_domain(runtime.config, normalized) is None:
+            # The local part as it came: another forwarder's SRS hash in it may be case-sensitive.
+            sender = runtime.srs.forward(f"{sender.rpartition('@')[0]}@{normalized.rpartition('@')[2]}", forwarder)
+    await runtime.queue.enqueue(sender, recipients, message)
 
 
 async def _reply(runtime: Runtime, sender: str, mailbox: Mailbox, headers: Message) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -16,6 +16,7 @@ from maild.auth import Authenticator
 from maild.config import Config, Mailbox
 from maild.ledger import UsageLedger
 from maild.smtp.ratelimit import SendRate
+from maild.srs import Srs
 from maild.tls import ServerTls, TlsCache
 
 
@@ -91,6 +92,11 @@ class Runtime:
     send_rate: SendRate = field(default_factory=SendRate)  # shared by every submission listener
     inflight: Inflight = field(default_factory=Inflight)
     apop_key_file: Path | None = None  # None: `<data_dir>/apop.key` (maild.apop.default_key_file)
+    srs_key: InitVar[Srs | None] = None  # None: the key in `<data_dir>/srs.key`, made if missing
+    srs: Srs = field(init=False)
+
+    def __post_init__(self, srs_key: Srs | None) -> None:
+        self.srs = srs_key or Srs.load(self.data_dir)
 
     @property
     def config(self) -> Config:

@@ -7,12 +7,13 @@ disk as soon as its group finishes, so a recipient that accepted is never sent t
 Temporary failures are retried with exponential backoff (`Server.queue_retry_base`, doubling, at
 most `MAX_BACKOFF`) until `Server.queue_lifetime` has passed since arrival; permanent failures
 and expired recipients get an RFC 3464 bounce to the envelope sender, itself queued with the
-null sender (and never sent for a null-sender message). Mail still pending
+null sender (and never sent for a null-sender message; for a sender this node rewrote when
+forwarding, straight to the original sender). Mail still pending
 `Server.queue_delay_warning` seconds after arrival earns the sender one "delayed" report.
 
 Wiring in the daemon::
 
-    queue = Queue(data_dir / "queue", holder, store=store)   # recovers the spool: before serving
+    queue = Queue(data_dir / "queue", holder, store=store, srs=srs)  # recovers the spool: before serving
     worker = asyncio.create_task(queue.run())                  # cancel it to stop
     await queue.enqueue(sender, recipients, data)              # from SMTP, durable on return
 """
@@ -34,6 +35,7 @@ from maild.queue.outcome import LOCAL_ERROR, SUCCESS, Outcome
 from maild.queue.routing import RouteError, Router
 from maild.queue.spool import DELIVERED, FAILED, PENDING, REPORTED, Envelope, Recipient, Spool, new_id
 from maild.runtime import ConfigSource, MailStore
+from maild.srs import InvalidAddress, Srs, is_srs
 
 log = logging.getLogger("maild.queue")
 
@@ -59,8 +61,9 @@ class Queue:
     """The durable outbound queue and its delivery worker (see the module docstring)."""
 
     def __init__(self, directory: Path, configs: ConfigSource, *, store: MailStore | None = None,
-                 concurrency: int = 20, smtp_timeout: float = 300.0) -> None:
+                 srs: Srs | None = None, concurrency: int = 20, smtp_timeout: float = 300.0) -> None:
         self.spool = Spool(directory)
+        self.srs = srs
         self.configs = configs
         self.store = store
         self.smtp_timeout = smtp_timeout
@@ -241,9 +244,18 @@ class Queue:
         """Queue a delivery status report about `recipients` to the sender, from `<>`."""
         report = build_report(envelope, recipients, data, hostname=config.server.hostname, notice=notice,
                               lifetime=config.server.queue_lifetime, language=config.server.language)
-        report_id = await self.enqueue("", [envelope.sender], report)
-        log.info("queue: %s: %s report %s to <%s>", envelope.id, notice.name.lower(), report_id,
-                 envelope.sender)
+        recipient = self._report_address(envelope.sender)
+        report_id = await self.enqueue("", [recipient], report)
+        log.info("queue: %s: %s report %s to <%s>", envelope.id, notice.name.lower(), report_id, recipient)
+
+    def _report_address(self, sender: str) -> str:
+        """Where a report about mail from `sender` goes: for forwarded mail, the original sender."""
+        if self.srs is None or not is_srs(sender):
+            return sender
+        try:
+            return self.srs.reverse(sender)
+        except InvalidAddress:
+            return sender  # another node's: its MX takes it back
 
     async def _warn(self, envelope: Envelope, config: Config, data: bytes, now: float) -> None:
         """Tell the sender, once, that the mail is late but still being retried."""

@@ -97,7 +97,7 @@ class MailHandler(HookDir):
 
     def check_recipient(self, config: Config, envelope: MailEnvelope, address: str) -> routing.Route:
         """The route for a local recipient, refused when unknown, too big or full."""
-        route = routing.resolve(config, address)
+        route = routing.resolve(config, address, self.runtime.srs)
         size = envelope.routing.declared_size
         for mailbox in route.local:
             if size is not None and size > mailbox.max_message_bytes:
@@ -131,7 +131,7 @@ class MailHandler(HookDir):
         for mailbox in route.local:
             envelope.routing.local[mailbox.id] = mailbox
         for remote in route.remote:
-            envelope.routing.remote[remote] = None
+            envelope.routing.remote.setdefault(remote, route.forwarder)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return replies.RECIPIENT_OK.format(address=address)
@@ -161,8 +161,11 @@ class MailHandler(HookDir):
         """Local copies into the store, the rest into the queue; durable when this returns."""
         sender = envelope_sender(envelope)
         work = [local_delivery.deliver(self.runtime, sender, mailbox, message) for mailbox in envelope.routing.local.values()]
-        if envelope.routing.remote:
-            work.append(self.runtime.queue.enqueue(sender, list(envelope.routing.remote), message))
+        by_forwarder: dict[str | None, list[str]] = {}
+        for address, forwarder in envelope.routing.remote.items():
+            by_forwarder.setdefault(forwarder, []).append(address)
+        for forwarder, addresses in by_forwarder.items():
+            work.append(local_delivery.send_on(self.runtime, sender, forwarder, addresses, message))
         async with self.runtime.inflight.track():
             await asyncio.gather(*work)
         outbound = bool(envelope.routing.remote) and bool(sender)  # only submission relays, from owned senders

@@ -90,7 +90,7 @@ class Routing:
     """What an envelope's accepted recipients resolved to, filled at RCPT time."""
 
     local: dict[int, Mailbox] = field(default_factory=dict)
-    remote: dict[str, None] = field(default_factory=dict)  # ordered set
+    remote: dict[str, str | None] = field(default_factory=dict)  # address -> forwarding domain (None: sent, not forwarded)
     declared_size: int | None = None
     spf: asyncio.Future[str] | None = None  # MX: started at the first accepted RCPT, awaited at DATA
 

@@ -1,8 +1,10 @@
 """Where a recipient's mail goes: local mailboxes and remote addresses, from a Config.
 
-Lookup order for a hosted, active domain: the mailbox, then an alias for the exact address, then
-the domain's catch-all (`@domain`). Aliases expand recursively (an alias may point at another
-alias or catch-all) with loop protection; destinations outside this node go to the queue.
+Lookup order for a hosted, active domain: the mailbox, then a return address this node made
+when it forwarded mail (SRS, `maild/srs.py`: back to the original sender), then an alias for the
+exact address, then the domain's catch-all (`@domain`). Aliases expand recursively (an alias may
+point at another alias or catch-all) with loop protection; destinations outside this node go to
+the queue, forwarded on behalf of the domain first addressed.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from maild import replies
 from maild.config import Config, Domain, Mailbox
 from maild.smtp.trace import header_safe
+from maild.srs import InvalidAddress, Srs, is_srs
 
 MAX_ALIAS_DEPTH = 8
 # Spaces, controls and brackets: legal only in quoted local parts, which no mailbox here has and
@@ -31,6 +34,7 @@ class Refused(Exception):
 class Route:
     local: tuple[Mailbox, ...] = ()
     remote: tuple[str, ...] = ()
+    forwarder: str | None = None  # the hosted domain remote copies are forwarded for, if any
 
 
 def normalize(address: str) -> str:
@@ -54,19 +58,26 @@ def hosted_domain(config: Config, address: str) -> Domain | None:
     return domain if domain is not None and domain.status == "active" else None
 
 
-def resolve(config: Config, address: str) -> Route:
+def resolve(config: Config, address: str, srs: Srs) -> Route:
     """The route for a recipient in a hosted domain; raises Refused with the reply otherwise."""
     normalized = normalize(address)
-    if hosted_domain(config, normalized) is None:
+    domain = hosted_domain(config, normalized)
+    if domain is None:
         raise Refused(replies.RELAY_DENIED.format(address=address))
     mailbox = config.mailbox(normalized)
     if mailbox is not None and not mailbox.enabled:
         raise Refused(replies.MAILBOX_DISABLED.format(address=address))
+    target = normalized
+    if mailbox is None and is_srs(normalized):
+        try:
+            target = normalize(srs.reverse(address))
+        except InvalidAddress:
+            raise Refused(replies.BAD_RETURN_ADDRESS.format(address=address)) from None
     local: dict[int, Mailbox] = {}
     remote: dict[str, None] = {}
-    if not _expand(config, normalized, local, remote, seen=set(), depth=0):
+    if not _expand(config, target, local, remote, seen=set(), depth=0):
         raise Refused(replies.NO_SUCH_USER.format(address=address))
-    return Route(tuple(local.values()), tuple(remote))
+    return Route(tuple(local.values()), tuple(remote), domain.name)
 
 
 def _expand(

@@ -19,6 +19,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from maild.config import Config, Mailbox, Server
 from maild.queue import Queue
+from maild.srs import Srs
 from maild.store import Store
 from tests.maild.dns_server import DnsServer, Records
 
@@ -159,8 +160,8 @@ class Net:
         raise RuntimeError("no port free on all sink addresses")
 
     def _new_queue(self) -> Queue:
-        queue = Queue(self.directory / "queue", self.configs, store=self.store, smtp_timeout=TIMEOUT,
-                      concurrency=self.concurrency)
+        queue = Queue(self.directory / "queue", self.configs, store=self.store, srs=Srs.load(self.directory),
+                      smtp_timeout=TIMEOUT, concurrency=self.concurrency)
         if self.run:
             self.worker = asyncio.create_task(queue.run())
         return queue

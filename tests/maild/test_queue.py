@@ -138,6 +138,19 @@ async def test_undeliverable_domain_bounces_at_once_to_a_remote_sender(
 
 
 @async_test
+async def test_forwarded_mail_that_cannot_be_delivered_bounces_to_the_original_sender(tmp_path: Path) -> None:
+    async with Net(tmp_path, dict(ELSEWHERE, **{"dest.test": mx((0, ""))}), BOTH_SINKS) as net:
+        assert net.queue.srs is not None
+        return_address = net.queue.srs.forward(SENDER, "origin.test")
+        await net.queue.enqueue(return_address, ["bob@dest.test"], MESSAGE)
+        await net.drained()
+    [bounce] = net.sink("127.0.0.3").received  # straight to the sender's MX, not through ours
+    assert (bounce.sender, bounce.recipients) == ("<>", [SENDER])
+    _, _, [recipient] = delivery_status(bounce.data)
+    assert field(recipient, "Final-Recipient") == "rfc822; bob@dest.test"
+
+
+@async_test
 async def test_temporary_refusal_is_retried_and_accepted_recipients_are_not_sent_again(
         tmp_path: Path) -> None:
     async with Net(tmp_path, DEST, queue_retry_base=30.0) as net:

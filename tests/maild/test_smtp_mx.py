@@ -172,7 +172,23 @@ def test_alias_delivers_locally_and_queues_external_destination(maild: LiveDaemo
     assert [body_after_trace(m) for m in stored_messages(maild.maildir("bob@example.test"))] == [MESSAGE]
     assert [body_after_trace(m) for m in stored_messages(maild.maildir("carol@example.test"))] == [MESSAGE]
     [(sender, recipients, data)] = maild.queue.queued
-    assert (sender, recipients, body_after_trace(data)) == ("alice@sender.test", ["friend@elsewhere.test"], MESSAGE)
+    assert (recipients, body_after_trace(data)) == (["friend@elsewhere.test"], MESSAGE)
+    # Forwarded from example.test, whose SPF names this node; a bounce finds its way back.
+    assert sender.startswith("SRS0=") and sender.endswith("=sender.test=alice@example.test")
+    assert maild.runtime.srs.reverse(sender) == "alice@sender.test"
+
+
+def test_a_bounce_to_a_forwarding_return_address_goes_back_to_the_original_sender(maild: LiveDaemon) -> None:
+    return_address = maild.runtime.srs.forward("alice@sender.test", "example.test")
+    forged = return_address.replace("=sender.test=alice@", "=victim.test=alice@")
+    with client(maild) as smtp:
+        assert smtp.sendmail("<>", [return_address.upper()], MESSAGE) == {}  # case changes on the way
+        smtp.mail("<>")
+        code, reply = smtp.rcpt(forged)
+        assert (code, reply[:5]) == (550, b"5.1.1")  # no open relay through made-up return addresses
+        assert smtp.rcpt("SRS0=garbage@example.test")[0] == 550
+    [(sender, recipients, data)] = maild.queue.queued
+    assert (sender, recipients, body_after_trace(data)) == ("", ["alice@sender.test"], MESSAGE)
 
 
 def test_catch_all_takes_unknown_local_parts(maild: LiveDaemon) -> None:

@@ -2,19 +2,21 @@
 
 Mail submitted on node A for a domain hosted on node B travels A's queue -> MX lookup -> B's MX
 listener -> B's store; mail for an unreachable MX is retried and finally bounced (RFC 3464) into
-the sender's mailbox on A.
+the sender's mailbox on A; mail A forwards leaves with an SRS sender that passes SPF at B, and a
+bounce to that sender comes back through A to the original sender.
 """
 from __future__ import annotations
 
 import email
+import re
 import smtplib
 import time
 from pathlib import Path
 
-from maild.config import Mailbox
+from maild.config import Alias, Mailbox
 from maild.store import Store
 from tests.maild.dns_server import DnsServer
-from tests.maild.support import MaildProcess, free_port, insecure_context, mailbox, node_config, stored_messages
+from tests.maild.support import MaildProcess, domain, free_port, insecure_context, mailbox, node_config, stored_messages
 
 MESSAGE = (
     b"From: Alice <alice@a.test>\r\nTo: Bob <bob@b.test>\r\nSubject: Between nodes\r\n"
@@ -86,3 +88,33 @@ def test_unreachable_mx_ends_in_a_bounce_in_the_senders_mailbox(tmp_path: Path) 
     assert (recipient["Action"], recipient["Status"]) == ("failed", "4.4.1")
     assert b"Subject: Between nodes" in headers.get_payload(decode=True)
     assert dns.queries.count(("gone.test", "MX")) >= 2  # retried before the bounce
+
+
+def test_forwarded_mail_passes_spf_at_the_next_node_and_its_bounce_comes_home(tmp_path: Path) -> None:
+    """Node A forwards info@a.test to bob@b.test on node B; carol@c.test wrote to it."""
+    bob, carol = mailbox("bob@b.test"), mailbox("carol@c.test")
+    records = {
+        "b.test": {"MX": "10 mx.b.test."},
+        "c.test": {"MX": "10 mx.b.test."},  # carol's mailbox is on node B too
+        "mx.b.test": {"A": "127.0.0.1"},
+        "a.test": {"TXT": '"v=spf1 ip4:127.0.0.1 -all"'},  # names node A, as the panel's DNS check asks
+    }
+    with DnsServer(records).running() as dns:
+        node_b = MaildProcess(node_config(mailboxes=[bob, carol], kinds=("mx",), node="b", hostname="mx.b.test",
+                                          resolver=(dns.address,)), tmp_path / "b", kinds=("mx",))
+        node_a = MaildProcess(node_config(domains=[domain("a.test")], aliases=[Alias("info@a.test", (bob.address,))],
+                                          kinds=("mx",), node="a", hostname="mx.a.test", resolver=(dns.address,),
+                                          outbound_port=node_b.ports["mx"]), tmp_path / "a", kinds=("mx",))
+        with node_b, node_a:
+            with smtplib.SMTP("127.0.0.1", node_a.ports["mx"], timeout=TIMEOUT) as client:
+                client.sendmail(carol.address, ["info@a.test"], MESSAGE)
+            [forwarded] = wait_for_mail(node_b, bob)
+            results = " ".join(email.message_from_bytes(forwarded)["Authentication-Results"].split())
+            return_address = re.search(r"spf=pass smtp.mailfrom=([^\s;]+)", results)
+            assert return_address is not None, results  # SRS sender in a.test, not carol's c.test
+            assert return_address[1].startswith("SRS0=") and return_address[1].endswith("=c.test=carol@a.test")
+
+            with smtplib.SMTP("127.0.0.1", node_a.ports["mx"], timeout=TIMEOUT) as client:  # B's bounce, by hand
+                client.sendmail("<>", [return_address[1]], b"Subject: Undeliverable\r\n\r\nSorry.\r\n")
+            [bounce] = wait_for_mail(node_b, carol)
+    assert bounce.endswith(b"Subject: Undeliverable\r\n\r\nSorry.\r\n")

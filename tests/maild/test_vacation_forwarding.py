@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from maild import local_delivery
+from maild.bundle import ConfigHolder
 from maild.config import Mailbox, Vacation
 from maild.runtime import Runtime
 from maild.store import Store
@@ -34,7 +35,8 @@ class Delivery:
     def __init__(self, tmp_path: Path) -> None:
         self.queue = RecordingQueue()
         self.store = Store(tmp_path / "mail")
-        self.runtime = Runtime(None, self.store, self.queue, tmp_path)  # type: ignore[arg-type]
+        hosted = ConfigHolder(node_config(mailboxes=[BOX, mailbox("jiro@example.jp")]))
+        self.runtime = Runtime(hosted, self.store, self.queue, tmp_path)  # type: ignore[arg-type]
 
     def deliver(self, box: Mailbox, data: bytes, sender: str = "hanako@elsewhere.test") -> None:
         asyncio.run(local_delivery.deliver(self.runtime, sender, box, data))
@@ -130,8 +132,27 @@ def test_forwarding_with_a_kept_copy_stores_and_queues(delivery: Delivery) -> No
     delivery.deliver(box, message())
     assert delivery.stored(box) == [message()]
     [(sender, recipients, data)] = delivery.queue.queued
-    assert (sender, recipients) == ("hanako@elsewhere.test", ["taro@home.test", "boss@elsewhere.test"])
+    assert recipients == ["taro@home.test", "boss@elsewhere.test"]
     assert data == b"Delivered-To: taro@example.jp\r\n" + message()
+    # Rewritten into the forwarding domain (SRS), so the receiver's SPF check passes.
+    assert sender.startswith("SRS0=") and sender.endswith("@example.jp")
+    assert delivery.runtime.srs.reverse(sender) == "hanako@elsewhere.test"
+
+
+def test_forwarding_keeps_null_and_hosted_senders(delivery: Delivery) -> None:
+    box = replace(mailbox("taro@example.jp"), forward_to=("taro@home.test",), forward_keep_copy=False)
+    delivery.deliver(box, message(), sender="")
+    delivery.deliver(box, message(), sender="jiro@example.jp")
+    assert [sender for sender, _, _ in delivery.queue.queued] == ["", "jiro@example.jp"]
+
+
+def test_mail_another_forwarder_rewrote_is_forwarded_as_srs1(delivery: Delivery) -> None:
+    box = replace(mailbox("taro@example.jp"), forward_to=("taro@home.test",), forward_keep_copy=False)
+    delivery.deliver(box, message(), sender="SRS0=AB12CD=JR=elsewhere.test=hanako@first.test")
+    [(sender, _, _)] = delivery.queue.queued
+    assert sender.startswith("SRS1=") and sender.endswith("=first.test==AB12CD=JR=elsewhere.test=hanako@example.jp")
+    # Its bounce goes back to the first forwarder, which reverses its own part.
+    assert delivery.runtime.srs.reverse(sender) == "SRS0=AB12CD=JR=elsewhere.test=hanako@first.test"
 
 
 def test_forwarding_without_a_copy_leaves_the_mailbox_empty(delivery: Delivery) -> None:
