@@ -35,6 +35,7 @@ AUTH_OK = Reply(235, "2.7.0", "Authentication successful")
 # Addressing and policy
 NO_SUCH_USER = Reply(550, "5.1.1", "<{address}>: no such user here")
 BAD_RETURN_ADDRESS = Reply(550, "5.1.1", "<{address}>: invalid or expired forwarding return address")
+BOUNCES_ONLY = Reply(550, "5.7.1", "<{address}>: a forwarding return address takes only bounces (null sender)")
 BAD_ADDRESS = Reply(553, "5.1.3", "<{address}>: malformed address")
 MAILBOX_DISABLED = Reply(550, "5.2.1", "<{address}>: mailbox disabled")
 RELAY_DENIED = Reply(554, "5.7.1", "<{address}>: relay access denied")

@@ -97,7 +97,7 @@ class MailHandler(HookDir):
 
     def check_recipient(self, config: Config, envelope: MailEnvelope, address: str) -> routing.Route:
         """The route for a local recipient, refused when unknown, too big or full."""
-        route = routing.resolve(config, address, self.runtime.srs)
+        route = routing.resolve(config, address, self.runtime.srs, envelope_sender(envelope))
         size = envelope.routing.declared_size
         for mailbox in route.local:
             if size is not None and size > mailbox.max_message_bytes:
@@ -168,7 +168,8 @@ class MailHandler(HookDir):
             work.append(local_delivery.send_on(self.runtime, sender, forwarder, addresses, message))
         async with self.runtime.inflight.track():
             await asyncio.gather(*work)
-        outbound = bool(envelope.routing.remote) and bool(sender)  # only submission relays, from owned senders
+        # Sent mail of the sender's (hosted) domain: submission only; what the MX forwards is not.
+        outbound = self.kind == "submission" and bool(envelope.routing.remote)
         self.runtime.store.ledger.delivered(envelope.routing.local.values(),
                                             sender.rpartition("@")[2].lower() if outbound else None)
 

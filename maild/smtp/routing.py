@@ -58,8 +58,9 @@ def hosted_domain(config: Config, address: str) -> Domain | None:
     return domain if domain is not None and domain.status == "active" else None
 
 
-def resolve(config: Config, address: str, srs: Srs) -> Route:
-    """The route for a recipient in a hosted domain; raises Refused with the reply otherwise."""
+def resolve(config: Config, address: str, srs: Srs, sender: str) -> Route:
+    """The route for a recipient in a hosted domain, mail from `sender` ("" for the null sender);
+    raises Refused with the reply otherwise."""
     normalized = normalize(address)
     domain = hosted_domain(config, normalized)
     if domain is None:
@@ -67,17 +68,36 @@ def resolve(config: Config, address: str, srs: Srs) -> Route:
     mailbox = config.mailbox(normalized)
     if mailbox is not None and not mailbox.enabled:
         raise Refused(replies.MAILBOX_DISABLED.format(address=address))
-    target = normalized
-    if mailbox is None and is_srs(normalized):
+    refusal = replies.NO_SUCH_USER
+    if mailbox is None and normalized not in config.aliases and is_srs(normalized):
         try:
-            target = normalize(srs.reverse(address))
+            original = srs.reverse(f"{address.rpartition('@')[0]}@{domain.name}")
         except InvalidAddress:
-            raise Refused(replies.BAD_RETURN_ADDRESS.format(address=address)) from None
+            refusal = replies.BAD_RETURN_ADDRESS  # unless the catch-all takes it
+        else:
+            return _bounce_route(config, address, original, domain.name, sender)
+    return _expanded(config, normalized, address, domain.name, refusal)
+
+
+def _bounce_route(config: Config, address: str, original: str, forwarder: str, sender: str) -> Route:
+    """A bounce to a return address made here goes to the original sender, its local part as it
+    was (another forwarder's hash in it may depend on case). Only bounces: anything else sent to
+    such an address would make this node a relay for whoever saw one."""
+    if sender:
+        raise Refused(replies.BOUNCES_ONLY.format(address=address))
+    target = normalize(original)
+    if hosted_domain(config, target) is None:
+        return Route(remote=(f"{original.rpartition('@')[0]}@{target.rpartition('@')[2]}",), forwarder=forwarder)
+    return _expanded(config, target, address, forwarder, replies.NO_SUCH_USER)
+
+
+def _expanded(config: Config, target: str, address: str, forwarder: str, refusal: replies.Reply) -> Route:
+    """The route `target` expands to; refused with `refusal` (about `address`) if it leads nowhere."""
     local: dict[int, Mailbox] = {}
     remote: dict[str, None] = {}
     if not _expand(config, target, local, remote, seen=set(), depth=0):
-        raise Refused(replies.NO_SUCH_USER.format(address=address))
-    return Route(tuple(local.values()), tuple(remote), domain.name)
+        raise Refused(refusal.format(address=address))
+    return Route(tuple(local.values()), tuple(remote), forwarder)
 
 
 def _expand(

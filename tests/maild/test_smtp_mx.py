@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -57,6 +58,7 @@ def maild(tmp_path: Path, dns: DnsServer) -> Iterator[LiveDaemon]:
         aliases=[
             Alias("team@example.test", ("bob@example.test", "carol@example.test", "friend@elsewhere.test")),
             Alias("@other.test", ("dave@other.test",)),
+            Alias("pal@other.test", ("buddy@elsewhere.test",)),
         ],
         resolver=(dns.address,),
     )
@@ -178,17 +180,47 @@ def test_alias_delivers_locally_and_queues_external_destination(maild: LiveDaemo
     assert maild.runtime.srs.reverse(sender) == "alice@sender.test"
 
 
-def test_a_bounce_to_a_forwarding_return_address_goes_back_to_the_original_sender(maild: LiveDaemon) -> None:
-    return_address = maild.runtime.srs.forward("alice@sender.test", "example.test")
-    forged = return_address.replace("=sender.test=alice@", "=victim.test=alice@")
+def test_one_message_forwarded_by_two_domains_leaves_with_a_return_address_in_each(maild: LiveDaemon) -> None:
     with client(maild) as smtp:
-        assert smtp.sendmail("<>", [return_address.upper()], MESSAGE) == {}  # case changes on the way
-        smtp.mail("<>")
-        code, reply = smtp.rcpt(forged)
-        assert (code, reply[:5]) == (550, b"5.1.1")  # no open relay through made-up return addresses
-        assert smtp.rcpt("SRS0=garbage@example.test")[0] == 550
+        assert smtp.sendmail("Alice.Smith@sender.test", ["team@example.test", "pal@other.test"], MESSAGE) == {}
+    senders = {tuple(recipients): sender for sender, recipients, _ in maild.queue.queued}
+    assert set(senders) == {("friend@elsewhere.test",), ("buddy@elsewhere.test",)}
+    assert senders[("friend@elsewhere.test",)].endswith("=Alice.Smith@example.test")
+    assert senders[("buddy@elsewhere.test",)].endswith("=Alice.Smith@other.test")
+    assert {maild.runtime.srs.reverse(sender) for sender in senders.values()} == {"Alice.Smith@sender.test"}
+    # Not mail sent by a customer: no domain's outbound count grows (sender.test is not even hosted).
+    assert all(out == 0 for _, out in maild.runtime.store.ledger.take().traffic.values())
+
+
+def test_a_bounce_to_a_forwarding_return_address_goes_back_to_the_original_sender(maild: LiveDaemon) -> None:
+    return_address = maild.runtime.srs.forward("Alice.Smith@sender.test", "example.test")
+    tag_and_hash, rest = return_address[:14], return_address[14:]
+    with client(maild) as smtp:  # relays may change the case of the tag and hash
+        assert smtp.sendmail("<>", [tag_and_hash.lower() + rest], MESSAGE) == {}
     [(sender, recipients, data)] = maild.queue.queued
-    assert (sender, recipients, body_after_trace(data)) == ("", ["alice@sender.test"], MESSAGE)
+    assert (sender, recipients, body_after_trace(data)) == ("", ["Alice.Smith@sender.test"], MESSAGE)
+
+
+def test_return_addresses_are_no_relay(maild: LiveDaemon) -> None:
+    srs = maild.runtime.srs
+    return_address = srs.forward("alice@sender.test", "example.test")
+    forged = return_address.replace("=sender.test=alice@", "=victim.test=alice@")
+    expired = srs.forward("alice@sender.test", "example.test", now=time.time() - 30 * 86400)
+    with client(maild) as smtp:
+        smtp.mail("spammer@sender.test")  # only bounces may use one, or whoever saw one could relay
+        code, reply = smtp.rcpt(return_address)
+        assert (code, reply[:5]) == (550, b"5.7.1")
+        smtp.rset()
+        smtp.mail("<>")
+        for refused in (forged, expired, "SRS0=garbage@example.test"):
+            code, reply = smtp.rcpt(refused)
+            assert (code, reply[:5]) == (550, b"5.1.1"), refused
+            assert b"return address" in reply
+        # Made for example.test, not other.test: there it is just an unknown local part (catch-all).
+        assert smtp.rcpt(return_address.replace("@example.test", "@other.test"))[0] == 250
+        smtp.data(MESSAGE)
+    assert maild.queue.queued == []
+    assert len(stored_messages(maild.maildir("dave@other.test"))) == 1
 
 
 def test_catch_all_takes_unknown_local_parts(maild: LiveDaemon) -> None:

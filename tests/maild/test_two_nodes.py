@@ -91,7 +91,8 @@ def test_unreachable_mx_ends_in_a_bounce_in_the_senders_mailbox(tmp_path: Path) 
 
 
 def test_forwarded_mail_passes_spf_at_the_next_node_and_its_bounce_comes_home(tmp_path: Path) -> None:
-    """Node A forwards info@a.test to bob@b.test on node B; carol@c.test wrote to it."""
+    """Node A forwards info@a.test to bob@b.test and old@a.test to gone@b.test (unknown) on node B;
+    carol@c.test, whose mailbox is on B, writes to both."""
     bob, carol = mailbox("bob@b.test"), mailbox("carol@c.test")
     records = {
         "b.test": {"MX": "10 mx.b.test."},
@@ -102,7 +103,8 @@ def test_forwarded_mail_passes_spf_at_the_next_node_and_its_bounce_comes_home(tm
     with DnsServer(records).running() as dns:
         node_b = MaildProcess(node_config(mailboxes=[bob, carol], kinds=("mx",), node="b", hostname="mx.b.test",
                                           resolver=(dns.address,)), tmp_path / "b", kinds=("mx",))
-        node_a = MaildProcess(node_config(domains=[domain("a.test")], aliases=[Alias("info@a.test", (bob.address,))],
+        aliases = [Alias("info@a.test", (bob.address,)), Alias("old@a.test", ("gone@b.test",))]
+        node_a = MaildProcess(node_config(domains=[domain("a.test")], aliases=aliases,
                                           kinds=("mx",), node="a", hostname="mx.a.test", resolver=(dns.address,),
                                           outbound_port=node_b.ports["mx"]), tmp_path / "a", kinds=("mx",))
         with node_b, node_a:
@@ -114,7 +116,18 @@ def test_forwarded_mail_passes_spf_at_the_next_node_and_its_bounce_comes_home(tm
             assert return_address is not None, results  # SRS sender in a.test, not carol's c.test
             assert return_address[1].startswith("SRS0=") and return_address[1].endswith("=c.test=carol@a.test")
 
-            with smtplib.SMTP("127.0.0.1", node_a.ports["mx"], timeout=TIMEOUT) as client:  # B's bounce, by hand
+            with smtplib.SMTP("127.0.0.1", node_a.ports["mx"], timeout=TIMEOUT) as client:  # a bounce, by hand
                 client.sendmail("<>", [return_address[1]], b"Subject: Undeliverable\r\n\r\nSorry.\r\n")
             [bounce] = wait_for_mail(node_b, carol)
-    assert bounce.endswith(b"Subject: Undeliverable\r\n\r\nSorry.\r\n")
+            assert bounce.endswith(b"Subject: Undeliverable\r\n\r\nSorry.\r\n")
+
+            with smtplib.SMTP("127.0.0.1", node_a.ports["mx"], timeout=TIMEOUT) as client:
+                client.sendmail(carol.address, ["old@a.test"], MESSAGE)  # B refuses gone@b.test: A bounces
+            deadline = time.monotonic() + TIMEOUT
+            while len(mail := wait_for_mail(node_b, carol)) < 2:
+                assert time.monotonic() < deadline, "no bounce from node A"
+                time.sleep(0.05)
+    report = email.message_from_bytes(next(m for m in mail if m != bounce))
+    assert (report.get_content_type(), report["To"]) == ("multipart/report", carol.address)
+    _per_message, recipient = report.get_payload()[1].get_payload()
+    assert (recipient["Final-Recipient"], recipient["Status"]) == ("rfc822; gone@b.test", "5.1.1")
