@@ -14,8 +14,8 @@ import asyncio
 import logging
 from email.message import Message
 
-from maild import vacation
-from maild.config import Mailbox
+from maild import srs, vacation
+from maild.config import Config, Mailbox
 from maild.runtime import Runtime
 from maild.smtp import routing
 
@@ -43,17 +43,36 @@ async def deliver(runtime: Runtime, sender: str, mailbox: Mailbox, message: byte
 
 
 async def send_on(runtime: Runtime, sender: str, forwarder: str | None, recipients: list[str], message: bytes) -> None:
-    """Queue `message` for remote `recipients`; forwarded for the hosted domain `forwarder`, it
-    leaves with an SRS sender unless `sender` is null or hosted here (its SPF names this node)."""
-    if forwarder is not None and sender:
-        try:
-            normalized = routing.normalize(sender)
-        except routing.Refused:
-            normalized = None  # a sender no SRS address can carry goes out as it came
-        if normalized is not None and routing.hosted_domain(runtime.config, normalized) is None:
-            # The local part as it came: another forwarder's SRS hash in it may be case-sensitive.
-            sender = runtime.srs.forward(f"{sender.rpartition('@')[0]}@{normalized.rpartition('@')[2]}", forwarder)
-    await runtime.queue.enqueue(sender, recipients, message)
+    """Queue `message` for `recipients`. Forwarded for the hosted domain `forwarder`, the copies for
+    other servers leave with an SRS sender, unless `sender` is null, hosted here (its SPF names
+    this node) or not a plain address."""
+    rewritten = _forwarding_sender(runtime, sender, forwarder)
+    outside = recipients if rewritten == sender else [
+        address for address in recipients if not _hosted(runtime.config, address)]
+    inside = [address for address in recipients if address not in outside]
+    await asyncio.gather(*(runtime.queue.enqueue(who, group, message)
+                           for who, group in ((rewritten, outside), (sender, inside)) if group))
+
+
+def _normalized(address: str) -> str | None:
+    """`address` with its domain as IDNA, lower-case; None if it cannot be written so."""
+    try:
+        return routing.normalize(address)
+    except routing.Refused:
+        return None
+
+
+def _hosted(config: Config, address: str) -> bool:
+    normalized = _normalized(address)
+    return normalized is not None and routing.hosted_domain(config, normalized) is not None
+
+
+def _forwarding_sender(runtime: Runtime, sender: str, forwarder: str | None) -> str:
+    normalized = _normalized(sender) if forwarder is not None and sender else None
+    if forwarder is None or normalized is None or routing.hosted_domain(runtime.config, normalized) is not None:
+        return sender
+    plain = f"{sender.rpartition('@')[0]}@{normalized.rpartition('@')[2]}"  # local part as it came
+    return runtime.srs.forward(plain, forwarder) if srs.rewritable(plain) else sender
 
 
 async def _reply(runtime: Runtime, sender: str, mailbox: Mailbox, headers: Message) -> None:

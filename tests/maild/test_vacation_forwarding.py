@@ -139,11 +139,19 @@ def test_forwarding_with_a_kept_copy_stores_and_queues(delivery: Delivery) -> No
     assert delivery.runtime.srs.reverse(sender) == "hanako@elsewhere.test"
 
 
-def test_forwarding_keeps_null_and_hosted_senders(delivery: Delivery) -> None:
+def test_forwarding_keeps_null_hosted_and_quoted_senders(delivery: Delivery) -> None:
     box = replace(mailbox("taro@example.jp"), forward_to=("taro@home.test",), forward_keep_copy=False)
-    delivery.deliver(box, message(), sender="")
-    delivery.deliver(box, message(), sender="jiro@example.jp")
-    assert [sender for sender, _, _ in delivery.queue.queued] == ["", "jiro@example.jp"]
+    for sender in ("", "jiro@example.jp", '"hanako yamada"@elsewhere.test'):
+        delivery.deliver(box, message(), sender=sender)
+    assert [sender for sender, _, _ in delivery.queue.queued] == ["", "jiro@example.jp", '"hanako yamada"@elsewhere.test']
+
+
+def test_only_copies_for_other_servers_get_a_return_address(delivery: Delivery) -> None:
+    box = replace(mailbox("taro@example.jp"), forward_to=("jiro@example.jp", "taro@home.test"), forward_keep_copy=False)
+    delivery.deliver(box, message())
+    queued = {tuple(recipients): sender for sender, recipients, _ in delivery.queue.queued}
+    assert queued[("jiro@example.jp",)] == "hanako@elsewhere.test"  # stays here: no SPF check to pass
+    assert delivery.runtime.srs.reverse(queued[("taro@home.test",)]) == "hanako@elsewhere.test"
 
 
 def test_mail_another_forwarder_rewrote_is_forwarded_as_srs1(delivery: Delivery) -> None:
