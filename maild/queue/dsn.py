@@ -114,13 +114,14 @@ def _explanation(hostname: str, envelope: Envelope, recipients: list[Recipient],
 
 
 def build_report(envelope: Envelope, recipients: list[Recipient], original: bytes, *, hostname: str,
-                 notice: Notice, lifetime: int, language: str = "en") -> bytes:
-    """The DSN (message bytes, CRLF) telling `envelope.sender` about `recipients`; its human part
-    in `language` with English below."""
-    policy = email.policy.SMTP if envelope.sender.isascii() else email.policy.SMTPUTF8
+                 notice: Notice, lifetime: int, language: str = "en", to: str | None = None) -> bytes:
+    """The DSN (message bytes, CRLF) telling the sender (`to`, default `envelope.sender`) about
+    `recipients`; its human part in `language` with English below."""
+    to = envelope.sender if to is None else to
+    policy = email.policy.SMTP if to.isascii() else email.policy.SMTPUTF8
     report = MIMEMultipart("report", report_type="delivery-status", policy=policy)
     report["From"] = f"Mail Delivery System <MAILER-DAEMON@{hostname}>"
-    report["To"] = envelope.sender
+    report["To"] = to
     report["Subject"] = translations(language).gettext(notice.value)
     report["Date"] = formatdate(usegmt=True)
     report["Message-ID"] = make_msgid("dsn", domain=hostname)

@@ -242,20 +242,22 @@ class Queue:
     async def _notify(self, envelope: Envelope, config: Config, recipients: list[Recipient], data: bytes,
                       notice: Notice) -> None:
         """Queue a delivery status report about `recipients` to the sender, from `<>`."""
+        recipient = self._report_address(envelope)
         report = build_report(envelope, recipients, data, hostname=config.server.hostname, notice=notice,
-                              lifetime=config.server.queue_lifetime, language=config.server.language)
-        recipient = self._report_address(envelope.sender)
+                              lifetime=config.server.queue_lifetime, language=config.server.language, to=recipient)
         report_id = await self.enqueue("", [recipient], report)
         log.info("queue: %s: %s report %s to <%s>", envelope.id, notice.name.lower(), report_id, recipient)
 
-    def _report_address(self, sender: str) -> str:
-        """Where a report about mail from `sender` goes: for forwarded mail, the original sender."""
+    def _report_address(self, envelope: Envelope) -> str:
+        """Where a report about `envelope` goes: for mail this node forwarded, the original sender
+        (its return address was made no later than the mail arrived, however long it stayed)."""
+        sender = envelope.sender
         if self.srs is None or not is_srs(sender):
             return sender
         try:
-            return self.srs.reverse(sender)
+            return self.srs.reverse(sender, now=envelope.arrival)
         except InvalidAddress:
-            return sender  # another node's: its MX takes it back
+            return sender  # not made here (another node's key): that node's MX takes it back
 
     async def _warn(self, envelope: Envelope, config: Config, data: bytes, now: float) -> None:
         """Tell the sender, once, that the mail is late but still being retried."""

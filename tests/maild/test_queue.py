@@ -146,7 +146,8 @@ async def test_forwarded_mail_that_cannot_be_delivered_bounces_to_the_original_s
         await net.drained()
     [bounce] = net.sink("127.0.0.3").received  # straight to the sender's MX, not through ours
     assert (bounce.sender, bounce.recipients) == ("<>", [SENDER])
-    _, _, [recipient] = delivery_status(bounce.data)
+    report, _, [recipient] = delivery_status(bounce.data)
+    assert report["To"] == SENDER
     assert field(recipient, "Final-Recipient") == "rfc822; bob@dest.test"
 
 
