@@ -117,12 +117,12 @@ class Authenticator:
         `verify` gets the enabled mailbox named `username`, or None when there is none (it should
         then fail in about the time a wrong credential takes, so a miss reveals nothing).
         """
-        address = username.strip().lower()
+        address = account_name(username)
         keys = (f"ip:{ip}", f"account:{address}")
         if self.throttle.refused(*keys):
             return LoginResult(Outcome.THROTTLED)
         mailbox = config.mailbox(address)
-        if mailbox is not None and not mailbox.enabled:
+        if mailbox is not None and not _may_log_in(config, mailbox):
             mailbox = None
         if await verify(mailbox) and mailbox is not None:
             for key in keys:
@@ -134,6 +134,23 @@ class Authenticator:
         if delay:
             await asyncio.sleep(delay)
         return LoginResult(Outcome.INVALID)
+
+
+def account_name(username: str) -> str:
+    """The mailbox a login names: lower-case, the domain as IDNA, since users type `taro@例え.jp`
+    where the bundle has `taro@xn--r8jz45g.jp`."""
+    local, at, domain = username.strip().lower().rpartition("@")
+    try:
+        return f"{local}{at}{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:  # not a domain name at all: no mailbox has it, the login fails as unknown
+        return username.strip().lower()
+
+
+def _may_log_in(config: Config, mailbox: Mailbox) -> bool:
+    """Enabled, in a domain this node serves: a pending (unproven) or suspended domain's
+    mailboxes neither read nor send, just as its mail is refused at the MX."""
+    domain = config.domains.get(mailbox.domain)
+    return mailbox.enabled and domain is not None and domain.status == "active"
 
 
 def _verify_any(password: str, hashes: tuple[str, ...]) -> bool:
