@@ -46,12 +46,28 @@ async def send_on(runtime: Runtime, sender: str, forwarder: str | None, recipien
     """Queue `message` for `recipients`. Forwarded for the hosted domain `forwarder`, the copies for
     other servers leave with an SRS sender, unless `sender` is null, hosted here (its SPF names
     this node) or not a plain address."""
+    recipients = _expanded(runtime.config, recipients)
     rewritten = _forwarding_sender(runtime, sender, forwarder)
     outside = recipients if rewritten == sender else [
         address for address in recipients if not _hosted(runtime.config, address)]
     inside = [address for address in recipients if address not in outside]
     await asyncio.gather(*(runtime.queue.enqueue(who, group, message)
                            for who, group in ((rewritten, outside), (sender, inside)) if group))
+
+
+def _expanded(config: Config, recipients: list[str]) -> list[str]:
+    """`recipients` with aliases and catch-alls of domains hosted here resolved to their mailboxes
+    and outside addresses, which is what the queue delivers to (an address leading nowhere stays,
+    for the queue to bounce)."""
+    final: dict[str, None] = {}
+    for address in recipients:
+        normalized = _normalized(address)
+        route = routing.Route()
+        if normalized is not None and routing.hosted_domain(config, normalized) and not config.mailbox(normalized):
+            route = routing.destinations(config, normalized)
+        targets = ([box.address for box in route.local] + list(route.remote)) or [address]
+        final.update(dict.fromkeys(targets))
+    return list(final)
 
 
 def _normalized(address: str) -> str | None:

@@ -93,11 +93,19 @@ def _bounce_route(config: Config, address: str, original: str, forwarder: str, s
 
 def _expanded(config: Config, target: str, address: str, forwarder: str, refusal: replies.Reply) -> Route:
     """The route `target` expands to; refused with `refusal` (about `address`) if it leads nowhere."""
+    route = destinations(config, target)
+    if not route.local and not route.remote:
+        raise Refused(refusal.format(address=address))
+    return Route(route.local, route.remote, forwarder)
+
+
+def destinations(config: Config, address: str) -> Route:
+    """Where mail for `address` (normalized, in a hosted domain) ends up after aliases and the
+    catch-all: mailboxes here and addresses elsewhere; empty if it leads nowhere."""
     local: dict[int, Mailbox] = {}
     remote: dict[str, None] = {}
-    if not _expand(config, target, local, remote, seen=set(), depth=0):
-        raise Refused(refusal.format(address=address))
-    return Route(tuple(local.values()), tuple(remote), forwarder)
+    _expand(config, address, local, remote, seen=set(), depth=0)
+    return Route(tuple(local.values()), tuple(remote))
 
 
 def _expand(

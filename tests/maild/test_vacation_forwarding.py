@@ -13,7 +13,7 @@ import pytest
 
 from maild import local_delivery
 from maild.bundle import ConfigHolder
-from maild.config import Mailbox, Vacation
+from maild.config import Alias, Mailbox, Vacation
 from maild.runtime import Runtime
 from maild.store import Store
 from maild.vacation import VacationMemory, answer, headers_of
@@ -35,7 +35,8 @@ class Delivery:
     def __init__(self, tmp_path: Path) -> None:
         self.queue = RecordingQueue()
         self.store = Store(tmp_path / "mail")
-        hosted = ConfigHolder(node_config(mailboxes=[BOX, mailbox("jiro@example.jp")]))
+        hosted = ConfigHolder(node_config(mailboxes=[BOX, mailbox("jiro@example.jp")], aliases=[
+            Alias("team@example.jp", ("jiro@example.jp", "pal@elsewhere.test")), Alias("@example.jp", ("jiro@example.jp",))]))
         self.runtime = Runtime(hosted, self.store, self.queue, tmp_path)  # type: ignore[arg-type]
 
     def deliver(self, box: Mailbox, data: bytes, sender: str = "hanako@elsewhere.test") -> None:
@@ -168,6 +169,16 @@ def test_forwarding_without_a_copy_leaves_the_mailbox_empty(delivery: Delivery) 
     delivery.deliver(box, message())
     assert delivery.stored(box) == []
     assert [recipients for _, recipients, _ in delivery.queue.queued] == [["taro@home.test"]]
+
+
+def test_forwarding_to_an_alias_here_reaches_its_mailboxes_and_beyond(delivery: Delivery) -> None:
+    box = replace(mailbox("taro@example.jp"), forward_to=("team@example.jp", "Anyone@Example.JP"), forward_keep_copy=False)
+    delivery.deliver(box, message())
+    queued = {tuple(recipients): sender for sender, recipients, _ in delivery.queue.queued}
+    # The alias and the catch-all resolve to jiro (once); the alias's outside member gets a return address.
+    assert queued[("jiro@example.jp",)] == "hanako@elsewhere.test"
+    assert delivery.runtime.srs.reverse(queued[("pal@elsewhere.test",)]) == "hanako@elsewhere.test"
+    assert len(queued) == 2
 
 
 def test_forwarded_mail_that_comes_back_is_stored_not_forwarded_again(delivery: Delivery) -> None:
