@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.policy
 import enum
 import gettext
+import time
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
@@ -18,7 +19,8 @@ from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 
 from maild.i18n import N_, bilingual, translations
-from maild.queue.spool import Envelope, Recipient
+from maild.queue.outcome import Outcome
+from maild.queue.spool import FAILED, Envelope, Recipient
 
 _FIELD_LIMIT = 900  # keep each DSN field well inside SMTP's line limit after folding
 
@@ -111,6 +113,17 @@ def _explanation(hostname: str, envelope: Envelope, recipients: list[Recipient],
         diagnostic = _ascii(recipient.outcome.diagnostic) if recipient.outcome else t.gettext("delivery failed")
         lines.append(f"<{_ascii(recipient.address)}>: {diagnostic}")
     return "\n".join(lines) + "\n"
+
+
+def refusal_report(queue_id: str, sender: str, refused: list[tuple[str, str]], original: bytes, *,
+                   hostname: str, language: str) -> bytes:
+    """A bounce for recipients that refused a message others took, each with its SMTP reply."""
+    now = time.time()
+    recipients = [Recipient(address, FAILED, Outcome(reply[4:].split(" ", 1)[0], reply, smtp_reply=True))
+                  for address, reply in refused]
+    envelope = Envelope(queue_id, sender, recipients, arrival=now, next_attempt=now, size=len(original))
+    return build_report(envelope, recipients, original, hostname=hostname, notice=Notice.REFUSED, lifetime=0,
+                        language=language)
 
 
 def build_report(envelope: Envelope, recipients: list[Recipient], original: bytes, *, hostname: str,

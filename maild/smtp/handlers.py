@@ -20,6 +20,7 @@ from aiosmtpd.smtp import MISSING, AuthResult
 from maild import archive, local_delivery, replies
 from maild.auth import Outcome
 from maild.config import Config, Mailbox
+from maild.queue.dsn import refusal_report
 from maild.runtime import Runtime
 from maild.smtp import routing, signing, trace, verify
 from maild.smtp.protocol import HookDir, MailEnvelope, MailSession, MailSMTP
@@ -144,18 +145,39 @@ class MailHandler(HookDir):
         return replies.SENDER_OK.format(address=address)
 
     def content_refusal(self, config: Config, envelope: MailEnvelope, size: int, sender_limit: int | None) -> str | None:
-        """Why the received content cannot be taken (size over a plan limit, a mailbox full)."""
-        limits = [config.server.max_message_bytes, *(m.max_message_bytes for m in envelope.routing.local.values())]
-        if sender_limit is not None:
-            limits.append(sender_limit)
-        if size > min(limits):
-            return replies.MESSAGE_TOO_BIG.format(limit=min(limits))
-        for mailbox in envelope.routing.local.values():
-            if over_quota(self.usage_bytes(mailbox), mailbox, size):
-                return replies.OVER_QUOTA.format(address=mailbox.address)
-            if self.runtime.store.pool_full(config, mailbox, size):
-                return replies.POOL_FULL.format(address=mailbox.address)
+        """Why the received content cannot be taken at all: over the node's or the sender's size
+        limit, or refused by every recipient. Mailboxes that refuse it (too big for their plan,
+        full) while others take it are dropped from the envelope into `routing.refused`, for
+        `report_refused` to tell the sender: one full mailbox does not fail the rest."""
+        limit = config.server.max_message_bytes if sender_limit is None else min(config.server.max_message_bytes, sender_limit)
+        if size > limit:
+            return replies.MESSAGE_TOO_BIG.format(limit=limit)
+        local = envelope.routing.local
+        refused = {box.id: reply for box in local.values() if (reply := self.mailbox_refusal(config, box, size))}
+        if refused and len(refused) == len(local) and not envelope.routing.remote:
+            return next(iter(refused.values()))
+        for mailbox_id, reply in refused.items():
+            envelope.routing.refused.append((local.pop(mailbox_id).address, reply))
         return None
+
+    def mailbox_refusal(self, config: Config, mailbox: Mailbox, size: int) -> str | None:
+        if size > mailbox.max_message_bytes:
+            return replies.MESSAGE_TOO_BIG.format(limit=mailbox.max_message_bytes)
+        if over_quota(self.usage_bytes(mailbox), mailbox, size):
+            return replies.OVER_QUOTA.format(address=mailbox.address)
+        if self.runtime.store.pool_full(config, mailbox, size):
+            return replies.POOL_FULL.format(address=mailbox.address)
+        return None
+
+    async def report_refused(self, config: Config, envelope: MailEnvelope, queue_id: str, content: bytes) -> None:
+        """Bounce the recipients `content_refusal` dropped to the sender (never to `<>`), as Postfix
+        does for a recipient its delivery agent refuses after the message was accepted."""
+        sender = envelope_sender(envelope)
+        if not envelope.routing.refused or not sender:
+            return
+        report = refusal_report(queue_id, sender, envelope.routing.refused, content,
+                                hostname=config.server.hostname, language=config.server.language)
+        await self.runtime.queue.enqueue("", [sender], report)
 
     async def deliver(self, envelope: MailEnvelope, message: bytes) -> None:
         """Local copies into the store, the rest into the queue; durable when this returns."""
@@ -231,6 +253,7 @@ class MxHandler(MailHandler):
         await archive.capture(self.runtime.data_dir, session.config, archive.Envelope(
             "in", envelope_sender(envelope), tuple(envelope.rcpt_tos), client_ip(session)), content)
         await self.deliver(envelope, self.received(server, session, envelope, queue_id) + results + content)
+        await self.report_refused(session.config, envelope, queue_id, content)
         log.info("%s accepted from %s for %d recipient(s)", queue_id, client_ip(session), len(envelope.rcpt_tos))
         return replies.ACCEPTED.format()
 
@@ -337,6 +360,7 @@ class SubmissionHandler(MailHandler):
         await archive.capture(self.runtime.data_dir, session.config, archive.Envelope(
             "out", envelope_sender(envelope), tuple(envelope.rcpt_tos), client_ip(session), mailbox.address), content)
         await self.deliver(envelope, headers + content)
+        await self.report_refused(session.config, envelope, queue_id, content)
         self.runtime.send_rate.record(mailbox.id, len(envelope.rcpt_tos))
         log.info("%s submitted by %s for %d recipient(s)", queue_id, mailbox.address, len(envelope.rcpt_tos))
         return replies.ACCEPTED.format()

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, TLSSetupException
 from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 
 from maild import replies
 from maild.config import Config, Mailbox
 from maild.replies import with_enhanced_code
+from maild.tls import log_failed_handshake
 
 DOT_LINE = b".\r\n"
 CRLF = b"\r\n"
@@ -92,6 +93,7 @@ class Routing:
     local: dict[int, Mailbox] = field(default_factory=dict)
     remote: dict[str, str | None] = field(default_factory=dict)  # address -> forwarding domain (None: sent, not forwarded)
     declared_size: int | None = None
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (mailbox, reply) dropped at DATA
     spf: asyncio.Future[str] | None = None  # MX: started at the first accepted RCPT, awaited at DATA
 
 
@@ -110,6 +112,24 @@ class MailSMTP(HookDir, SMTP):
         self._greeting_phase = False
         self._continuation: list[str] = []
         super().__init__(handler, **options)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        """asyncio reports a failed implicit-TLS handshake (port 465) to this protocol although it
+        never got `connection_made`, and aiosmtpd asserts it had; ImplicitTls has logged it."""
+        if self.session is None:
+            return
+        super().connection_lost(error)
+
+    async def handle_exception(self, error: Exception) -> str:
+        """A failed STARTTLS handshake is the client's doing: one line, not the handler's traceback.
+
+        aiosmtpd closes the connection after this and sends no reply, so the one returned is unused.
+        """
+        if isinstance(error, TLSSetupException):
+            assert self.session is not None
+            log_failed_handshake(self.session.peer, error.__cause__)
+            return str(replies.TEMPORARY_FAILURE)
+        return await super().handle_exception(error)
 
     def _create_session(self) -> Session:
         session = MailSession(self.loop)

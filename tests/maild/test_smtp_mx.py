@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email
 import smtplib
 import shutil
 import socket
@@ -165,6 +166,24 @@ def test_mailbox_over_quota_gets_552_522(maild: LiveDaemon) -> None:
         code, reply = smtp.data(b"Subject: b\r\n\r\n" + b"y" * 700 + b"\r\n")
     assert (code, reply[:5]) == (552, b"5.2.2")
     assert len(stored_messages(maild.maildir("tiny@example.test"))) == 1
+
+
+def test_a_full_or_too_small_mailbox_does_not_fail_the_others(maild: LiveDaemon) -> None:
+    big = MESSAGE + b"x" * 2500 + b"\r\n"  # over tiny's quota (1000) and small's limit (2000)
+    with client(maild) as smtp:  # no SIZE at MAIL (sendmail would declare it, and RCPT would refuse)
+        smtp.mail("alice@sender.test")
+        for recipient in ("tiny@example.test", "bob@example.test", "small@example.test"):
+            assert smtp.rcpt(recipient)[0] == 250
+        assert smtp.data(big)[0] == 250
+    assert [body_after_trace(m) for m in stored_messages(maild.maildir("bob@example.test"))] == [big]
+    assert stored_messages(maild.maildir("tiny@example.test")) == stored_messages(maild.maildir("small@example.test")) == []
+    [(sender, recipients, report)] = maild.queue.queued  # the rest bounce, as Postfix would after queueing
+    assert (sender, recipients) == ("", ["alice@sender.test"])
+    parsed = email.message_from_bytes(report)
+    assert parsed.get_content_type() == "multipart/report"
+    statuses = {block["Final-Recipient"]: (block["Action"], block["Status"])
+                for block in parsed.get_payload()[1].get_payload()[1:]}
+    assert statuses == {"rfc822; tiny@example.test": ("failed", "5.2.2"), "rfc822; small@example.test": ("failed", "5.3.4")}
 
 
 def test_alias_delivers_locally_and_queues_external_destination(maild: LiveDaemon) -> None:
