@@ -110,6 +110,8 @@ def _decode_words(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace")
     if b"=?" not in raw:
         return text
+    if not text.isascii():  # decode_header would turn raw UTF-8 (RFC 6532) beside an encoded word into \uXXXX
+        return str(email.policy.default.header_factory("subject", text))
     try:
         return str(email.header.make_header(email.header.decode_header(text)))
     except (ValueError, LookupError, UnicodeDecodeError):

@@ -5,6 +5,10 @@ change appends one line to `tegami-index.log`, so a delivery or a flag change co
 The journal is folded into a new snapshot once it outgrows the folder. The files stay the truth:
 on load the index is reconciled with the `cur/` and `new/` listings, and a missing or corrupt
 index is rebuilt from the file names (UID in `U=`, flags in `:2,`), keeping UIDs and flags.
+
+Format 1 cached ENVELOPE/BODYSTRUCTURE with 8-bit header bytes replaced by U+FFFD; a format 1
+index is read as it stands, those rows alone are summarised again from their files, and a
+format 2 snapshot replaces it (UIDs, flags and MODSEQs kept).
 """
 from __future__ import annotations
 
@@ -14,9 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from maild.store.mime import summarize
+
 SNAPSHOT = "tegami-index"
 JOURNAL = "tegami-index.log"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+MANGLED_VERSION = 1  # summaries may hold U+FFFD for 8-bit header bytes: repaired on load
 
 
 @dataclass(slots=True)
@@ -66,7 +73,8 @@ class IndexFile:
         try:
             with open(self.folder / SNAPSHOT, encoding="utf-8") as handle:
                 snapshot = json.load(handle)
-            if snapshot.get("v") != FORMAT_VERSION:
+            version = snapshot.get("v")
+            if version not in (MANGLED_VERSION, FORMAT_VERSION):
                 return None
             state = IndexState(int(snapshot["uidnext"]), int(snapshot["modseq"]), {})
             for row in snapshot["messages"]:
@@ -75,7 +83,24 @@ class IndexFile:
         except (OSError, ValueError, KeyError, TypeError):
             return None
         self._replay(state)
+        if version == MANGLED_VERSION:
+            self._resummarize_mangled(state)
+            self.write_snapshot(state)
         return state
+
+    def _resummarize_mangled(self, state: IndexState) -> None:
+        """Summarise again the rows format 1 may have mangled, so that no client is served a
+        U+FFFD envelope for good. A row whose file is not where it says is dropped: the
+        reconciliation that follows every load adopts the file again, with the UID in its name."""
+        for uid, message in list(state.messages.items()):
+            if "\ufffd" not in message.envelope and "\ufffd" not in message.bodystructure:
+                continue
+            try:
+                data = (self.folder / message.subdir / message.name).read_bytes()
+            except FileNotFoundError:
+                del state.messages[uid]
+                continue
+            message.envelope, message.bodystructure = summarize(data)
 
     def _replay(self, state: IndexState) -> None:
         """Apply journal lines; a torn last line (crash mid-write) is ignored."""

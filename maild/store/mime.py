@@ -12,13 +12,28 @@ import re
 from dataclasses import dataclass, field
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser
-from email.policy import compat32
+from email.policy import Compat32
 
 MAX_DEPTH = 32  # deeper nesting is served as an opaque leaf: no recursion bombs
 MAX_PARTS = 2000
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_parser = BytesHeaderParser(policy=compat32)
+
+
+class _RawHeaders(Compat32):
+    """compat32 that hands back header values exactly as received.
+
+    compat32 wraps a value holding 8-bit bytes (raw UTF-8 allowed by RFC 6532, or stray
+    Shift_JIS) in a `Header` whose str() turns every such byte into U+FFFD. IMAP wants the
+    raw value (RFC 3501: ENVELOPE strings are not decoded), so the surrogateescape'd text is
+    kept and `nstring` turns it back into the original bytes.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return value
+
+
+_parser = BytesHeaderParser(policy=_RawHeaders())
 
 
 @dataclass
@@ -112,7 +127,7 @@ def _header(headers: EmailMessage, name: str) -> str | None:
     value = headers.get(name)
     if value is None:
         return None
-    return re.sub(r"\r?\n", "", str(value)).strip()
+    return re.sub(r"\r?\n", "", value).strip()
 
 
 def _addresses(headers: EmailMessage, name: str) -> bytes:
@@ -120,7 +135,7 @@ def _addresses(headers: EmailMessage, name: str) -> bytes:
     if not values:
         return b"NIL"
     items = []
-    for display, address in email.utils.getaddresses([re.sub(r"\r?\n", "", str(v)) for v in values]):
+    for display, address in email.utils.getaddresses([re.sub(r"\r?\n", "", v) for v in values]):
         if not address and not display:
             continue
         local, at, domain = address.rpartition("@")
@@ -151,7 +166,7 @@ def _params(pairs: list[tuple[str, str]] | None) -> bytes:
     for key, value in pairs:
         if isinstance(value, tuple):  # RFC 2231 value: (charset, language, text)
             value = email.utils.collapse_rfc2231_value(value)
-        items.append(nstring(key.upper()) + b" " + nstring(str(value)))
+        items.append(nstring(key.upper()) + b" " + nstring(value))
     return b"(" + b" ".join(items) + b")"
 
 
@@ -160,7 +175,7 @@ def _disposition(headers: EmailMessage) -> bytes:
     if value is None:
         return b"NIL"
     params = headers.get_params(header="content-disposition") or []
-    kind = params[0][0] if params else str(value).split(";")[0].strip()
+    kind = params[0][0] if params else value.split(";")[0].strip()
     return b"(" + nstring(kind.upper()) + b" " + _params(params[1:]) + b")"
 
 
