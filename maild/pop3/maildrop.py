@@ -2,10 +2,13 @@
 
 RFC 1939 numbers messages for the whole session, so the list is a snapshot taken when the
 session enters TRANSACTION; mail delivered later waits for the next session. DELE only marks;
-`commit` (QUIT in the UPDATE state) expunges the marked messages through the store, so a dropped
-connection deletes nothing. Messages retrieved are marked \\Seen at commit, as Dovecot does, so an
-IMAP client of the same mailbox sees them as read. UIDLs come from UIDVALIDITY and UID, which never
-change while a message exists, whatever flags IMAP sets on it.
+`commit` (QUIT in the UPDATE state) expunges the marked messages through the store. Messages
+retrieved in full (RETR, not TOP) are marked \\Seen at commit, as Dovecot does, so an IMAP client
+of the same mailbox sees them as read; RSET forgets those marks with the deletions, as Dovecot's
+does. A dropped connection applies nothing, neither deletions nor \\Seen: RFC 1939 changes the
+maildrop only in the UPDATE state. (Dovecot, unlike us, still sets \\Seen for a client that hangs
+up without QUIT.) UIDLs come from UIDVALIDITY and UID, which never change while a message exists,
+whatever flags IMAP sets on it.
 
 One POP3 session at a time per maildrop (RFC 1939 section 8): a `Maildrop` holds its INBOX from
 login to the end of the session, and a second login meanwhile gets `-ERR [IN-USE]`. The store
@@ -103,7 +106,9 @@ class Maildrop:
         self.deleted.add(number)
 
     def reset(self) -> None:
+        """RSET: undo the session so far, deletions and the \\Seen marks of RETR alike."""
         self.deleted.clear()
+        self._retrieved.clear()
 
     async def commit(self) -> None:
         """Apply the session: mark retrieved messages \\Seen, then expunge those marked deleted."""

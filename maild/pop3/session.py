@@ -89,7 +89,7 @@ class Pop3Session:
             self.reply(replies.TEMPORARY_FAILURE)
         finally:
             if self.maildrop is not None:
-                self.maildrop.close()  # nothing applied: deletions happen only in QUIT
+                self.maildrop.close()  # nothing applied: deletions and \Seen happen only in QUIT
 
     async def _read_line(self) -> bytes:
         async with asyncio.timeout(self.config.server.idle_timeout):
