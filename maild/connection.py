@@ -13,6 +13,8 @@ import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from maild.tls import log_failed_handshake
+
 READ_BUFFER_HIGH = 64 * 1024  # stop reading from the socket past this much unread input
 TLS_HANDSHAKE_TIMEOUT = 30.0
 
@@ -144,11 +146,21 @@ class LineConnection(asyncio.Protocol):
             raise ConnectionClosed()
 
     async def start_tls(self, context: ssl.SSLContext) -> None:
-        """Switch to TLS in place (after `+OK` to STLS, or at once on an implicit-TLS port)."""
+        """Switch to TLS in place (after `+OK` to STLS, or at once on an implicit-TLS port).
+
+        A handshake that fails is the client's doing (scanners, TLS 1.1 clients): it is logged
+        in one line here and ends the session as ConnectionClosed, which sessions expect anyway.
+        """
         assert self.transport is not None
-        transport = await asyncio.get_running_loop().start_tls(
-            self.transport, self, context, server_side=True, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
+        peer = self.transport.get_extra_info("peername")
+        try:
+            transport = await asyncio.get_running_loop().start_tls(
+                self.transport, self, context, server_side=True, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
+        except OSError as error:  # ssl.SSLError, a reset, or the handshake timeout (ConnectionAbortedError)
+            log_failed_handshake(peer, error)
+            raise ConnectionClosed() from error
         if transport is None:
+            log_failed_handshake(peer, None)
             raise ConnectionClosed()
         self.transport = transport
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio.sslproto
 import datetime
+import logging
 import os
 import ssl
 import tempfile
@@ -31,11 +32,29 @@ SELF_SIGNED_DAYS = 3650
 # A TLS record is at most 16 KiB: 32 KiB reads cost no throughput.
 TLS_READ_BUFFER = 32 * 1024
 
+log = logging.getLogger(__name__)
+
 
 def limit_read_buffers() -> None:
     """Cap every TLS connection's read buffer; asyncio only has a process-wide setting, so the
     daemon applies it once at start, for all its listeners (STARTTLS and implicit TLS alike)."""
     asyncio.sslproto.SSLProtocol.max_size = TLS_READ_BUFFER
+
+
+def log_failed_handshake(peer: object, error: BaseException | None) -> None:
+    """One INFO line for a handshake that failed or was abandoned (`error` None: the peer hung up).
+
+    Scanners and outdated clients cause these all day on every TLS port: they are the client's
+    failure, so no traceback and nothing above INFO. `peer` is the transport's `peername`.
+    """
+    address = peer[0] if isinstance(peer, tuple) and peer else peer
+    if error is None:
+        reason = "connection closed"
+    elif isinstance(error, ssl.SSLError) and error.reason:
+        reason = error.reason  # e.g. UNSUPPORTED_PROTOCOL, WRONG_VERSION_NUMBER, HTTP_REQUEST
+    else:
+        reason = str(error) or type(error).__name__
+    log.info("TLS handshake failed from %s: %s", address, reason)
 
 
 def covers(names: tuple[str, ...], hostname: str) -> bool:

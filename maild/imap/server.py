@@ -8,7 +8,7 @@ import asyncio
 
 from maild.config import Listener
 from maild.imap import commands_auth, commands_mailbox, commands_message  # noqa: F401  (register commands)
-from maild.imap.connection import MAX_LINE, ImapConnection
+from maild.imap.connection import MAX_LINE, ConnectionClosed, ImapConnection
 from maild.imap.session import Session
 from maild.runtime import Runtime
 
@@ -16,7 +16,10 @@ from maild.runtime import Runtime
 async def _serve(runtime: Runtime, listener: Listener, implicit_tls: bool) -> asyncio.Server:
     async def session(connection: ImapConnection) -> None:  # type: ignore[override]
         if implicit_tls:
-            await connection.start_tls(runtime.tls(runtime.config).default)
+            try:
+                await connection.start_tls(runtime.tls(runtime.config).default)
+            except ConnectionClosed:
+                return  # the handshake failed (start_tls logged it): no session to run
         await Session(runtime, connection).run()
 
     return await asyncio.get_running_loop().create_server(

@@ -9,18 +9,16 @@ Each connection gets a fresh protocol with the Config that is current when it co
 from __future__ import annotations
 
 import asyncio
-import logging
 import ssl
 
 from maild.config import Listener
 from maild.runtime import Runtime
 from maild.smtp.handlers import MailHandler, MxHandler, SubmissionHandler
 from maild.smtp.protocol import MailSMTP
+from maild.tls import log_failed_handshake
 
 TIMEOUT = 300  # seconds idle before the connection closes (RFC 5321 4.5.3.2 minimums)
 HANDSHAKE_TIMEOUT = 30.0
-
-log = logging.getLogger(__name__)
 
 
 class ImplicitTls(asyncio.Protocol):
@@ -43,12 +41,14 @@ class ImplicitTls(asyncio.Protocol):
             tls = await loop.start_tls(
                 transport, self._smtp, self._context, server_side=True, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
             )
-        except (OSError, ssl.SSLError, asyncio.TimeoutError) as error:
-            log.info("TLS handshake failed from %s: %s", transport.get_extra_info("peername"), error)
+        except OSError as error:  # ssl.SSLError, a reset, or the handshake timeout (ConnectionAbortedError)
+            log_failed_handshake(transport.get_extra_info("peername"), error)
             transport.close()
             return
-        if tls is not None:
-            self._smtp.connection_made(tls)
+        if tls is None:
+            log_failed_handshake(transport.get_extra_info("peername"), None)
+            return
+        self._smtp.connection_made(tls)
 
 
 async def _serve(
