@@ -3,7 +3,9 @@
 `Domain.trash_days` (0 = never) expunges messages in Trash and Junk whose internal date is older
 than that many days; `Domain.archive_days` (0 = never) moves older INBOX messages to Archive.
 What was freed goes to the store's ledger and so into the next usage report. Run daily by the
-daemon and on demand by `maild cleanup`.
+daemon and on demand by `maild cleanup`. The daily run also purges the mail of deleted mailboxes
+that the store set aside when their address was reused (`maild.store.ownership`), once it has
+been kept DELETED_KEEP_DAYS for an operator to recover a mistaken deletion.
 """
 from __future__ import annotations
 
@@ -11,17 +13,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 from maild.config import Config, Mailbox
 from maild.ledger import Freed
 from maild.runtime import ConfigSource
-from maild.store import Folder, FolderNotFound, Store, names
+from maild.store import Folder, FolderNotFound, Store, names, ownership
 
 log = logging.getLogger(__name__)
 
 DAY = 86400
 EXPIRING_FOLDERS = ("Trash", "Junk")
 ARCHIVE_FOLDER = "Archive"
+DELETED_KEEP_DAYS = 30
 
 
 def _older(folder: Folder, cutoff: float) -> list[int]:
@@ -87,9 +91,22 @@ async def clean(store: Store, config: Config, mailboxes: Iterable[Mailbox] | Non
     return results
 
 
+async def purge_deleted(store: Store, now: float | None = None) -> list[Path]:
+    """Remove the mail of reused addresses' previous mailboxes set aside over DELETED_KEEP_DAYS ago."""
+    now = time.time() if now is None else now
+    removed = await asyncio.to_thread(ownership.purge, store.root, now - DELETED_KEEP_DAYS * DAY)
+    for path in removed:
+        log.info("cleanup: removed %s, set aside over %d days ago", path, DELETED_KEEP_DAYS)
+    return removed
+
+
 async def run_daily(configs: ConfigSource, store: Store) -> None:
     """The daemon's background service: one cleanup pass a day, the first an hour after start."""
     await asyncio.sleep(3600)
     while True:
         await clean(store, configs.current)
+        try:
+            await purge_deleted(store)
+        except OSError:  # a crash would restart the service and so run `clean` hourly
+            log.exception("cleanup: could not purge %s", store.root / ownership.DELETED_DIR)
         await asyncio.sleep(DAY)

@@ -3,12 +3,16 @@
 `<root>/<domain>/<local>/Maildir` is INBOX; other folders are `.Name` directories inside it.
 Open folders are cached per process and shared by every session, so changes are seen at once;
 folders nobody watches are evicted beyond `cache_size` folders or `cache_messages` messages.
+Every way in goes through `Store.maildir`, which checks once per process that the Maildir is the
+mailbox's own (`maild.store.ownership`): a reused address does not see its predecessor's mail.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
+import time
 import weakref
 from collections import OrderedDict
 from functools import lru_cache, partial
@@ -16,13 +20,14 @@ from pathlib import Path
 
 from maild.config import Config, Mailbox
 from maild.ledger import UsageLedger
-from maild.store import maildir, names
+from maild.store import maildir, names, ownership
 from maild.store.commit import Committer
 from maild.store.folder import Folder
 from maild.store.quota import QuotaCounter, Usage
 
 SPECIAL_USE = {"Sent": "\\Sent", "Drafts": "\\Drafts", "Trash": "\\Trash", "Junk": "\\Junk", "Archive": "\\Archive"}
 SUBSCRIPTIONS_FILE = "subscriptions"
+log = logging.getLogger(__name__)
 
 
 def _stage_unindexed(path: Path, data: bytes) -> tuple[None, maildir.StagedFile]:
@@ -39,6 +44,8 @@ def _stage_unindexed(path: Path, data: bytes) -> tuple[None, maildir.StagedFile]
 @lru_cache(maxsize=4096)
 def _maildir_path(root: Path, domain: str, local_part: str) -> Path:
     """Built once per recent mailbox: SMTP asks for it several times per message."""
+    if domain.startswith("."):  # the store's own directories, such as ownership.DELETED_DIR
+        raise ValueError(f"unsafe domain {domain!r}")
     return root / _path_component(domain) / _path_component(local_part) / "Maildir"
 
 
@@ -48,6 +55,11 @@ class FolderNotFound(LookupError):
 
 class FolderExists(Exception):
     """A folder by that name already exists."""
+
+
+class MailboxGone(LookupError):
+    """The mailbox's Maildir was set aside for a newer mailbox of the same address (a session
+    that started before the reload deleting it)."""
 
 
 def _path_component(value: str) -> str:
@@ -74,10 +86,50 @@ class Store:
         self._committer = Committer()  # deliveries share thread hand-offs and directory fsyncs
         self.ledger = UsageLedger()  # per-customer pools and the usage journal (maild.usage)
         self._pools_primed: Config | None = None
+        self._owners: dict[Path, int] = {}  # Maildir -> mailbox id found or recorded there
+        self._gone: set[int] = set()  # mailboxes whose Maildir was set aside for a newer one
 
-    def maildir(self, mailbox: Mailbox) -> Path:
-        """INBOX of `mailbox`: `<root>/<domain>/<local>/Maildir`."""
-        return _maildir_path(self.root, mailbox.domain.lower(), mailbox.local_part.lower())
+    def maildir(self, mailbox: Mailbox, create: bool = False) -> Path:
+        """INBOX of `mailbox`: `<root>/<domain>/<local>/Maildir`, made if `create`.
+
+        The first call for a Maildir in this process checks whom it belongs to; later ones cost
+        a dict lookup (SMTP asks several times per message). Like opening the quota counter, the
+        check's few file operations run once, on the event loop and without an await, so
+        concurrent deliveries cannot both set the old mail aside.
+        """
+        path = _maildir_path(self.root, mailbox.domain.lower(), mailbox.local_part.lower())
+        if self._owners.get(path) != mailbox.id:
+            self._claim(mailbox.id, path, create)
+        return path
+
+    def _claim(self, mailbox_id: int, path: Path, create: bool) -> None:
+        """Make `path` the Maildir of `mailbox_id`: set aside one recorded for another mailbox,
+        adopt one with no owner recorded, make a missing one if `create`."""
+        if mailbox_id in self._gone:
+            raise MailboxGone(mailbox_id)
+        recorded = ownership.owner(path)
+        if recorded is not None and recorded != mailbox_id:
+            self._set_aside(path, recorded)
+            recorded = None
+        if recorded is None:
+            if not create and not path.is_dir():
+                return  # nothing stored yet: whoever makes the Maildir records its owner
+            ownership.record(path, mailbox_id)
+        self._owners[path] = mailbox_id
+
+    def _set_aside(self, path: Path, previous_owner: int) -> None:
+        """Move the previous owner's mail to `.deleted/` and forget everything cached for it."""
+        moved = ownership.set_aside(self.root, path.parent, previous_owner, time.time())
+        log.warning("%s belonged to mailbox %d, not to the one using it now: moved to %s",
+                    path.parent, previous_owner, moved)
+        self._gone.add(previous_owner)
+        self._owners.pop(path, None)
+        counter = self._quotas.pop(path, None)
+        if counter is not None and counter.observer is not None:  # no longer in its customer's pool
+            counter.observer(-counter.usage.bytes, -counter.usage.messages)
+        for cache in (self._folders, self._alive, self._opening):
+            for key in [key for key in cache if path in (key[0], key[0].parent)]:
+                del cache[key]
 
     def _folder_path(self, mailbox: Mailbox, name: str) -> Path:
         base = self.maildir(mailbox)
@@ -122,10 +174,9 @@ class Store:
         return await asyncio.to_thread(self._quota(mailbox).recalc)
 
     def _quota(self, mailbox: Mailbox) -> QuotaCounter:
-        root = self.maildir(mailbox)
+        root = self.maildir(mailbox, create=True)
         counter = self._quotas.get(root)
         if counter is None:
-            root.mkdir(parents=True, exist_ok=True, mode=0o700)
             counter = self._quotas[root] = QuotaCounter(root)
             counter.observer = self.ledger.opened(mailbox, counter.usage.bytes)
         return counter
@@ -165,12 +216,17 @@ class Store:
         task = self._opening.get(key)
         if task is None:
             task = self._opening[key] = asyncio.ensure_future(self._open(key, self._quota(mailbox)))
-            task.add_done_callback(lambda _: self._opening.pop(key, None))
+            task.add_done_callback(partial(self._opened, key))
         folder = await asyncio.shield(task)
+        self.maildir(mailbox)  # MailboxGone if its Maildir was set aside while this one loaded
         if key not in self._folders:
             self._evict()
             self._folders[key] = self._alive[key] = folder
         return self._folders[key]
+
+    def _opened(self, key: tuple[Path, str], task: asyncio.Task[Folder]) -> None:
+        if self._opening.get(key) is task:  # not a newer opening after `_set_aside` dropped this one
+            del self._opening[key]
 
     async def _open(self, key: tuple[Path, str], quota: QuotaCounter) -> Folder:
         """Load a folder once the unindexed deliveries under way have landed (they are adopted
@@ -193,10 +249,9 @@ class Store:
 
     async def list_folders(self, mailbox: Mailbox) -> list[str]:
         """All folder names of `mailbox`, INBOX first."""
-        root = self.maildir(mailbox)
+        root = self.maildir(mailbox, create=True)
 
         def scan() -> list[str]:
-            root.mkdir(parents=True, exist_ok=True, mode=0o700)
             found = (names.folder_name(entry.name) for entry in os.scandir(root) if entry.is_dir())
             return sorted(name for name in found if name)
 

@@ -1,0 +1,64 @@
+"""Which mailbox a Maildir belongs to, so that an address deleted and created again starts empty.
+
+Maildirs are found by address, but the panel gives a re-created address a new mailbox id. maild
+may be down, or serving another node, when the panel deletes a mailbox, so it cannot count on
+seeing deletions: instead each Maildir records its mailbox id in `tegami-mailbox-id`. A mailbox
+that finds another id there moves the old `<domain>/<local>` directory to
+`.deleted/<domain>/<local>.<old id>.<unix time>` (kept a while so a mistaken deletion can be
+undone, then purged by `maild.cleanup`) and starts afresh. A Maildir made before ids were
+recorded is adopted by the first mailbox that uses it.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from maild.store import maildir
+
+OWNER_FILE = "tegami-mailbox-id"
+DELETED_DIR = ".deleted"  # in the mail root, beside the domains; no domain starts with "."
+
+
+def owner(path: Path) -> int | None:
+    """The mailbox id recorded in the Maildir `path`; None if none is (or there is no Maildir)."""
+    try:
+        return int(path.joinpath(OWNER_FILE).read_text(encoding="ascii"))
+    except FileNotFoundError:
+        return None
+
+
+def record(path: Path, mailbox_id: int) -> None:
+    """Make the Maildir `path` if missing and durably mark it as `mailbox_id`'s."""
+    maildir.make_maildir(path)
+    # Written in the Maildir's tmp/, fsynced and renamed into the Maildir itself.
+    maildir.write_durably(path, ".", OWNER_FILE, f"{mailbox_id}\n".encode("ascii"))
+
+
+def set_aside(root: Path, home: Path, previous_owner: int, now: float) -> Path:
+    """Move `home` (`<root>/<domain>/<local>`) under `<root>/.deleted/` in one rename, durably;
+    where it went."""
+    target = root / DELETED_DIR / home.parent.name / f"{home.name}.{previous_owner}.{int(now)}"
+    grown = {directory.parent for directory in (target.parent.parent, target.parent) if not directory.is_dir()}
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    home.rename(target)
+    for directory in grown | {home.parent, target.parent}:
+        maildir.fsync_dir(directory)
+    return target
+
+
+def purge(root: Path, cutoff: float) -> list[Path]:
+    """Remove what was set aside before `cutoff` (unix time), and domain directories left empty;
+    what was removed. Entries not named by `set_aside` are left alone."""
+    deleted = root / DELETED_DIR
+    if not deleted.is_dir():
+        return []
+    removed = []
+    for domain in sorted(path for path in deleted.iterdir() if path.is_dir()):
+        for entry in sorted(domain.iterdir()):
+            stamp = entry.name.rpartition(".")[2]
+            if entry.is_dir() and stamp.isdigit() and int(stamp) < cutoff:
+                shutil.rmtree(entry)
+                removed.append(entry)
+        if not any(domain.iterdir()):
+            domain.rmdir()
+    return removed
