@@ -1,6 +1,8 @@
 """Final delivery to one hosted mailbox: its forwarding, its store, its vacation reply.
 
-SMTP calls `deliver` for each local recipient once the message is accepted. Forwarded copies go
+SMTP calls `deliver` for each local recipient once the message is accepted. The stored copy gets
+the `Return-Path:` line of final delivery (RFC 5321 4.4), as Dovecot's delivery adds it; forwarded
+copies do not. Forwarded copies go
 to the outbound queue with a `Delivered-To:` line and, unless the sender is null or in a domain
 hosted here, the sender rewritten into the mailbox's domain (SRS, `maild/srs.py`: the receiver's
 SPF check passes and a bounce still reaches whoever sent the mail); a message already carrying this mailbox's `Delivered-To:` has looped
@@ -17,7 +19,7 @@ from email.message import Message
 from maild import srs, vacation
 from maild.config import Config, Mailbox
 from maild.runtime import Runtime
-from maild.smtp import routing
+from maild.smtp import routing, trace
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ async def deliver(runtime: Runtime, sender: str, mailbox: Mailbox, message: byte
     forward = bool(mailbox.forward_to) and headers is not None and not _looped(headers, mailbox)
     work = []
     if not forward or mailbox.forward_keep_copy:
-        work.append(runtime.store.deliver(mailbox, message))
+        work.append(runtime.store.deliver(mailbox, trace.return_path(sender) + message))
     if forward:
         stamped = f"Delivered-To: {mailbox.address}\r\n".encode() + message
         work.append(send_on(runtime, sender, mailbox.address.rpartition("@")[2], list(mailbox.forward_to), stamped))

@@ -35,6 +35,7 @@ from maild.queue.outcome import LOCAL_ERROR, SUCCESS, Outcome
 from maild.queue.routing import RouteError, Router
 from maild.queue.spool import DELIVERED, FAILED, PENDING, REPORTED, Envelope, Recipient, Spool, new_id
 from maild.runtime import ConfigSource, MailStore
+from maild.smtp.trace import return_path
 from maild.srs import InvalidAddress, Srs, is_srs
 
 log = logging.getLogger("maild.queue")
@@ -204,7 +205,7 @@ class Queue:
         async with self._slots:
             mailbox = config.mailbox(group[0].address) if self.store else None
             if mailbox is not None and self.store is not None:
-                outcomes = {group[0].address: await self._deliver_local(mailbox, data)}
+                outcomes = {group[0].address: await self._deliver_local(mailbox, return_path(envelope.sender) + data)}
             else:
                 outcomes = await self._deliver_remote(envelope, config, group, data, executor)
         for recipient in group:

@@ -45,6 +45,12 @@ def _stamp(second: int) -> str:
     return format_datetime(datetime.fromtimestamp(second, timezone.utc))
 
 
+def return_path(sender: str) -> bytes:
+    """The `Return-Path:` field final delivery puts on top (RFC 5321 4.4): the envelope sender,
+    `<>` for a bounce, so mail clients and filters can see where replies to errors go."""
+    return f"Return-Path: <{header_safe(sender)}>\r\n".encode("utf-8")
+
+
 def received(hop: Hop, by: str, queue_id: str, recipient: str | None, when: datetime | None = None) -> bytes:
     """The `Received:` field (CRLF-terminated); names the recipient only when there is one."""
     stamp = format_datetime(when) if when else _stamp(int(time.time()))

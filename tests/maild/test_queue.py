@@ -203,6 +203,7 @@ async def test_unreachable_mx_is_retried_then_bounced_into_the_local_senders_mai
         await net.drained()
         maildir = net.store.maildir(alice)
     [bounce] = [path.read_bytes() for path in (maildir / "new").iterdir()]
+    assert bounce.startswith(b"Return-Path: <>\r\n")  # final delivery of a report from the null sender
     report, _, [recipient] = delivery_status(bounce)
     assert report["To"] == alice.address
     assert field(recipient, "Status") == "4.4.1"

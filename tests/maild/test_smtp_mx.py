@@ -74,8 +74,9 @@ def client(maild: LiveDaemon) -> smtplib.SMTP:
 
 
 def body_after_trace(stored: bytes) -> bytes:
-    """The stored message without the trace fields maild prepended (Received, Authentication-Results)."""
-    assert stored.startswith(b"Received: ")
+    """The stored message without the trace fields maild prepended (Return-Path, Received,
+    Authentication-Results)."""
+    assert stored.startswith(b"Received: ") or stored.startswith(b"Return-Path: <")
     marker = stored.index(b"\r\nAuthentication-Results: ")
     rest = stored[marker + 2:]
     lines = rest.split(b"\r\n")
@@ -99,6 +100,7 @@ def test_delivered_message_is_sent_bytes_plus_trace_headers(maild: LiveDaemon) -
         assert smtp.sendmail("alice@sender.test", ["bob@example.test"], MESSAGE) == {}
     [stored] = stored_messages(maild.maildir("bob@example.test"))
     assert body_after_trace(stored) == MESSAGE
+    assert stored.startswith(b"Return-Path: <alice@sender.test>\r\nReceived: from client.sender.test")
     assert b"by mx.tegami.test (Tegami maild) with ESMTP id " in stored
     assert b"for <bob@example.test>;" in stored
 

@@ -162,7 +162,7 @@ def test_local_copy_delivered_and_remote_queued_both_dkim_signed(maild: LiveDaem
         assert smtp.sendmail("bob@example.test", ["carol@example.test", "x@remote.test"], MESSAGE) == {}
     [local] = stored_messages(maild.maildir("carol@example.test"))
     [(_, recipients, queued)] = maild.queue.queued
-    assert recipients == ["x@remote.test"] and local == queued
+    assert recipients == ["x@remote.test"] and local == b"Return-Path: <bob@example.test>\r\n" + queued
     assert local.endswith(MESSAGE)
 
     def dns(name: bytes, timeout: int = 5) -> bytes | None:

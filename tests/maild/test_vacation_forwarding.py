@@ -43,7 +43,10 @@ class Delivery:
         asyncio.run(local_delivery.deliver(self.runtime, sender, box, data))
 
     def stored(self, box: Mailbox) -> list[bytes]:
-        return stored_messages(self.store.maildir(box))
+        """The stored messages without the Return-Path line final delivery puts on top."""
+        messages = stored_messages(self.store.maildir(box))
+        assert all(data.startswith(b"Return-Path: <") for data in messages)
+        return [data.split(b"\r\n", 1)[1] for data in messages]
 
 
 @pytest.fixture
@@ -199,3 +202,10 @@ def test_mail_through_submission_is_forwarded_and_answered_by_the_running_daemon
         assert stored_messages(maild.maildir("taro@example.jp")) == []
     queued = {tuple(recipients): sender for sender, recipients, _ in maild.queue.queued}
     assert queued == {("taro@home.test",): "hanako@example.jp", ("hanako@example.jp",): ""}
+
+
+def test_final_delivery_records_the_envelope_sender_on_top(delivery: Delivery) -> None:
+    delivery.deliver(BOX, message(), sender="")
+    delivery.deliver(BOX, message(), sender="hanako@elsewhere.test")
+    tops = sorted(data.split(b"\r\n", 1)[0] for data in stored_messages(delivery.store.maildir(BOX)))
+    assert tops == [b"Return-Path: <>", b"Return-Path: <hanako@elsewhere.test>"]
