@@ -43,6 +43,20 @@ def test_alias_to_itself_and_empty_destinations_are_refused(make):
         aliases.create_alias(Actor.system(), domain.id, "empty", ["  ", ""])
 
 
+def test_a_chain_of_aliases_back_to_its_start_is_refused(make):
+    domain = make.domain()
+    box = make.mailbox(domain, "a")
+    first = make.alias(domain, "first", [box.email])
+    second = make.alias(domain, "second", [first.source])
+    make.alias(domain, "third", [second.source])
+    with pytest.raises(Invalid) as refused:
+        aliases.update_alias(Actor.system(), first.id, [f"third@{domain.name}", box.email])
+    assert refused.value.field == "destinations"
+    assert f"first@{domain.name} would come back to it through third@{domain.name}" in str(refused.value)
+    # A chain that ends in a mailbox, or leaves the node, is fine however long.
+    aliases.update_alias(Actor.system(), first.id, [box.email, "out@elsewhere.example"])
+
+
 def test_update_replaces_destinations(make):
     domain = make.domain()
     alias = make.alias(domain, "x", ["one@elsewhere.example", "two@elsewhere.example"])

@@ -43,6 +43,33 @@ def _destinations(customer_id: int, addresses: list[str]) -> list[str]:
     return cleaned
 
 
+def _check_no_loop(source: str, targets: list[str], customer_id: int) -> None:
+    """Refuse destinations that lead back to `source` through the customer's other aliases: the
+    mail daemon would find no mailbox at the end and refuse every message to it."""
+    if source in targets:
+        raise Invalid("destinations", _l("An alias cannot forward to itself."))
+    for first in targets:
+        seen: set[str] = set()
+        pending = [first]
+        while pending:
+            address = pending.pop()
+            if address == source:
+                raise Invalid("destinations", _l(
+                    "Mail to %(source)s would come back to it through %(via)s: a forwarding loop.",
+                    source=source, via=first))
+            if address not in seen:
+                seen.add(address)
+                pending.extend(_alias_destinations(address, customer_id))
+
+
+def _alias_destinations(address: str, customer_id: int) -> list[str]:
+    """Where the customer's alias for exactly `address` forwards to (none if it has no such alias)."""
+    local, _, domain_name = address.rpartition("@")
+    return list(db.session.scalars(
+        select(AliasDestination.address).join(Alias).join(Domain)
+        .where(Domain.name == domain_name, Domain.customer_id == customer_id, Alias.local_part == local)))
+
+
 def create_alias(actor: Actor, domain_id: int, local_part: str, destinations: list[str]) -> Alias:
     require_role(actor, *STAFF)
     source = _source_local_part(local_part)
@@ -55,8 +82,7 @@ def create_alias(actor: Actor, domain_id: int, local_part: str, destinations: li
         limits.check_can_add(domain.customer.plan, limits.customer_usage(customer_id), "max_aliases",
                              field="local_part")
         targets = _destinations(customer_id, destinations)
-        if f"{source}@{domain.name}" in targets:
-            raise Invalid("destinations", _l("An alias cannot forward to itself."))
+        _check_no_loop(f"{source}@{domain.name}", targets, customer_id)
         alias = Alias(domain=domain, local_part=source,
                       destinations=[AliasDestination(address=a) for a in targets])
         db.session.add(alias)
@@ -70,8 +96,7 @@ def update_alias(actor: Actor, alias_id: int, destinations: list[str]) -> Alias:
     with unit_of_work():
         alias = get_visible(actor, Alias, alias_id)
         targets = _destinations(alias.domain.customer_id, destinations)
-        if alias.source in targets:
-            raise Invalid("destinations", _l("An alias cannot forward to itself."))
+        _check_no_loop(alias.source, targets, alias.domain.customer_id)
         before = [d.address for d in alias.destinations]
         alias.destinations.clear()
         db.session.flush()  # old rows go before new ones that may reuse an address
