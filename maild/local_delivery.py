@@ -1,14 +1,14 @@
 """Final delivery to one hosted mailbox: its forwarding, its store, its vacation reply.
 
 SMTP calls `deliver` for each local recipient once the message is accepted. The stored copy gets
-the `Return-Path:` line of final delivery (RFC 5321 4.4), as Dovecot's delivery adds it; forwarded
-copies do not. Forwarded copies go
-to the outbound queue with a `Delivered-To:` line and, unless the sender is null or in a domain
-hosted here, the sender rewritten into the mailbox's domain (SRS, `maild/srs.py`: the receiver's
-SPF check passes and a bounce still reaches whoever sent the mail); a message already carrying this mailbox's `Delivered-To:` has looped
-back and is stored instead of forwarded again (Postfix's rule). Both the store and the queue are
-durable when this returns. The vacation reply comes after: a failure there is logged and never
-turns an accepted message into an error.
+the `Return-Path:` line of final delivery (RFC 5321 4.4), as Dovecot's delivery adds it.
+Forwarded copies go to the outbound queue without it, with a `Delivered-To:` line and, unless
+the sender is null or in a domain hosted here, the sender rewritten into the mailbox's domain
+(SRS, `maild/srs.py`: the receiver's SPF check passes and a bounce still reaches whoever sent
+the mail). A message already carrying this mailbox's `Delivered-To:` has looped back and is
+stored instead of forwarded again (Postfix's rule). Both the store and the queue are durable
+when this returns. The vacation reply comes after: a failure there is logged and never turns an
+accepted message into an error.
 """
 from __future__ import annotations
 
