@@ -29,13 +29,15 @@ def _looped(headers: Message, mailbox: Mailbox) -> bool:
                for value in headers.get_all("delivered-to", []))
 
 
-async def deliver(runtime: Runtime, sender: str, mailbox: Mailbox, message: bytes) -> None:
-    """Store and/or forward `message` for `mailbox` as it is configured, then answer if on vacation."""
+async def deliver(runtime: Runtime, sender: str, mailbox: Mailbox, message: bytes, stored: bytes | None = None) -> None:
+    """Store and/or forward `message` for `mailbox` as it is configured, then answer if on vacation.
+
+    `stored` is `message` with its Return-Path line, when the caller has made it already."""
     headers = vacation.headers_of(message) if mailbox.forward_to or mailbox.vacation else None
     forward = bool(mailbox.forward_to) and headers is not None and not _looped(headers, mailbox)
     work = []
     if not forward or mailbox.forward_keep_copy:
-        work.append(runtime.store.deliver(mailbox, trace.return_path(sender) + message))
+        work.append(runtime.store.deliver(mailbox, stored or trace.return_path(sender) + message))
     if forward:
         stamped = f"Delivered-To: {mailbox.address}\r\n".encode() + message
         work.append(send_on(runtime, sender, mailbox.address.rpartition("@")[2], list(mailbox.forward_to), stamped))

@@ -146,14 +146,19 @@ class MailHandler(HookDir):
 
     def content_refusal(self, config: Config, envelope: MailEnvelope, size: int, sender_limit: int | None) -> str | None:
         """Why the received content cannot be taken at all: over the node's or the sender's size
-        limit, or refused by every recipient. Mailboxes that refuse it (too big for their plan,
-        full) while others take it are dropped from the envelope into `routing.refused`, for
-        `report_refused` to tell the sender: one full mailbox does not fail the rest."""
+        limit, refused by every recipient, or refused for now by one (a temporary refusal answers
+        the whole message, so the client retries it for all). Mailboxes that refuse it for good
+        (too big for their plan, full) while others take it are dropped from the envelope into
+        `routing.refused`, for `report_refused` to tell the sender: one full mailbox does not fail
+        the rest."""
         limit = config.server.max_message_bytes if sender_limit is None else min(config.server.max_message_bytes, sender_limit)
         if size > limit:
             return replies.MESSAGE_TOO_BIG.format(limit=limit)
         local = envelope.routing.local
         refused = {box.id: reply for box in local.values() if (reply := self.mailbox_refusal(config, box, size))}
+        temporary = [reply for reply in refused.values() if reply.startswith("4")]
+        if temporary:
+            return temporary[0]
         if refused and len(refused) == len(local) and not envelope.routing.remote:
             return next(iter(refused.values()))
         for mailbox_id, reply in refused.items():
@@ -177,12 +182,17 @@ class MailHandler(HookDir):
             return
         report = refusal_report(queue_id, sender, envelope.routing.refused, content,
                                 hostname=config.server.hostname, language=config.server.language)
-        await self.runtime.queue.enqueue("", [sender], report)
+        try:
+            await self.runtime.queue.enqueue("", [sender], report)
+        except (OSError, ValueError):  # the others have their copies: a 4xx now would duplicate them
+            log.exception("%s: bounce for refused recipients not queued", queue_id)
 
     async def deliver(self, envelope: MailEnvelope, message: bytes) -> None:
         """Local copies into the store, the rest into the queue; durable when this returns."""
         sender = envelope_sender(envelope)
-        work = [local_delivery.deliver(self.runtime, sender, mailbox, message) for mailbox in envelope.routing.local.values()]
+        stored = trace.return_path(sender) + message  # one copy for every mailbox, not one each
+        work = [local_delivery.deliver(self.runtime, sender, mailbox, message, stored)
+                for mailbox in envelope.routing.local.values()]
         by_forwarder: dict[str | None, list[str]] = {}
         for address, forwarder in envelope.routing.remote.items():
             by_forwarder.setdefault(forwarder, []).append(address)

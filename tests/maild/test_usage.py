@@ -19,7 +19,7 @@ from maild.store import Store
 from maild.usage import Reporter, warning_message
 from maild.usage_commands import cleanup_main
 from tests.maild.dns_server import DnsServer
-from tests.maild.support import MaildProcess, domain, insecure_context, mailbox, node_config, running_daemon
+from tests.maild.support import MaildProcess, domain, insecure_context, mailbox, node_config, running_daemon, stored_messages
 
 TIMEOUT = 20.0
 DAY = 86400
@@ -81,6 +81,12 @@ def test_pool_full_refuses_delivery_the_mailbox_quota_allows_with_452(tmp_path: 
         assert smtp.rcpt("ann@example.test")[0] == 250
         code, reply = smtp.data(message(4000))
         assert (code, reply[:5]) == (452, b"4.2.2")
+        smtp.mail("s@remote.test")  # beside a recipient with room: a temporary refusal is for all,
+        for recipient in ("ann@example.test", "eve@other.test"):  # so the client's retry duplicates nothing
+            assert smtp.rcpt(recipient)[0] == 250
+        code, reply = smtp.data(message(4000))
+        assert (code, reply[:5]) == (452, b"4.2.2")
+        assert stored_messages(live.maildir("eve@other.test")) == [] and live.queue.queued == []
         smtp.sendmail("s@remote.test", ["ann@example.test"], message(2000))  # still fits the pool
         smtp.sendmail("s@remote.test", ["eve@other.test"], message(9000))  # another customer's pool
 
