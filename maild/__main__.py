@@ -93,7 +93,7 @@ def recalc(argv: list[str]) -> int:
     command = parse_mailbox_command("maild quota recalc", "recount quota usage from the files", argv)
     if isinstance(command, int):
         return command
-    store = Store(command.args.data / "mail")
+    store = Store(command.args.data / "mail", claims=False)
 
     async def recount() -> None:
         for mailbox in command.mailboxes:

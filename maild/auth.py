@@ -146,6 +146,13 @@ def account_name(username: str) -> str:
         return username.strip().lower()
 
 
+def still_allowed(config: Config, mailbox: Mailbox) -> bool:
+    """Whether a session logged in as `mailbox` may go on under `config` (a newer bundle): the
+    mailbox is still there, the same one (not deleted and created again), and may log in."""
+    current = config.mailbox(mailbox.address)
+    return current is not None and current.id == mailbox.id and _may_log_in(config, current)
+
+
 def _may_log_in(config: Config, mailbox: Mailbox) -> bool:
     """Enabled, in a domain this node serves: a pending (unproven) or suspended domain's
     mailboxes neither read nor send, just as its mail is refused at the MX."""

@@ -30,7 +30,7 @@ def cleanup_main(argv: list[str]) -> int:
     command = parse_mailbox_command("maild cleanup", "apply the domains' cleanup policies now", argv)
     if isinstance(command, int):
         return command
-    store = Store(command.args.data / "mail")
+    store = Store(command.args.data / "mail", claims=False)
 
     async def run() -> None:
         results = await cleanup.clean(store, command.config, command.mailboxes)
@@ -48,7 +48,7 @@ def report_main(argv: list[str]) -> int:
     config = load_config(args.bundle)
     if config is None:
         return BAD_BUNDLE
-    path = asyncio.run(Reporter(ConfigHolder(config), Store(args.data / "mail"), args.data).report(full=True))
+    path = asyncio.run(Reporter(ConfigHolder(config), Store(args.data / "mail", claims=False), args.data).report(full=True))
     print(path)
     return 0
 

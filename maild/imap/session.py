@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from maild.auth import still_allowed
 from maild.config import Config, Mailbox
 from maild.imap.connection import ConnectionClosed, ImapConnection, LineTooLong
 from maild.imap.parser import BadCommand, LiteralTooLarge, Token, parse, read_command
@@ -176,6 +177,11 @@ class Session:
             return
         if self.state not in command.states:
             self.send(f"{tag} BAD {name} is not allowed now\r\n".encode())
+            return
+        if self.mailbox is not None and not still_allowed(self.runtime.config, self.mailbox):
+            # Deleted, disabled or suspended since the login: nothing more in its name.
+            self.send(b"* BYE This mailbox is no longer available\r\n")
+            self.state = State.LOGOUT
             return
         self.tag = tag
         try:

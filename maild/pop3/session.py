@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from maild.apop import ApopKey, apop_login, new_timestamp
-from maild.auth import LoginResult, Outcome
+from maild.auth import LoginResult, Outcome, still_allowed
 from maild.config import Mailbox
 from maild.connection import ConnectionClosed, LineConnection, LineTooLong
 from maild.pop3 import replies, wire
@@ -56,6 +56,7 @@ class Pop3Session:
         self.timestamp = new_timestamp(self.config.server.hostname) if apop_key is not None else None
         self.user: str | None = None
         self.maildrop: Maildrop | None = None
+        self.mailbox: Mailbox | None = None  # whose maildrop is open
         self.bad_commands = 0
         self._authorization = {
             "CAPA": self.capa, "STLS": self.stls, "USER": self.user_command, "PASS": self.pass_command,
@@ -225,12 +226,16 @@ class Pop3Session:
         except InUse:
             self.reply(replies.IN_USE)
             return
+        self.mailbox = mailbox
         count, octets = self.maildrop.stat()
         self.reply(replies.LOGGED_IN, count=count, octets=octets)
 
     async def quit(self, arguments: str) -> bool:
         if self.maildrop is None:
             self.reply(replies.BYE)
+            return True
+        if self.mailbox is not None and not still_allowed(self.runtime.config, self.mailbox):
+            self.reply(replies.MAILBOX_GONE)  # deleted or disabled since the login: change nothing
             return True
         deleted = len(self.maildrop.deleted)
         try:

@@ -71,8 +71,12 @@ def _path_component(value: str) -> str:
 class Store:
     """Maildir storage for all mailboxes under `root`."""
 
-    def __init__(self, root: Path, cache_size: int = 256, cache_messages: int = 200_000) -> None:
+    def __init__(self, root: Path, cache_size: int = 256, cache_messages: int = 200_000, *, claims: bool = True) -> None:
+        """`claims`: this store decides whom a Maildir belongs to (the daemon's). Commands that run
+        beside the daemon pass False: with a bundle older than the daemon's they could otherwise
+        set a live mailbox's mail aside; they use Maildirs as they find them."""
         self.root = Path(root)
+        self.claims = claims
         self.cache_size = cache_size
         self.cache_messages = cache_messages
         self._folders: OrderedDict[tuple[Path, str], Folder] = OrderedDict()
@@ -98,8 +102,10 @@ class Store:
         concurrent deliveries cannot both set the old mail aside.
         """
         path = _maildir_path(self.root, mailbox.domain.lower(), mailbox.local_part.lower())
-        if self._owners.get(path) != mailbox.id:
+        if self.claims and self._owners.get(path) != mailbox.id:
             self._claim(mailbox.id, path, create)
+        elif create and not self.claims:
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
         return path
 
     def _claim(self, mailbox_id: int, path: Path, create: bool) -> None:
@@ -108,6 +114,8 @@ class Store:
         if mailbox_id in self._gone:
             raise MailboxGone(mailbox_id)
         recorded = ownership.owner(path)
+        if recorded is not None and recorded > mailbox_id:  # ids only grow: a newer mailbox has it
+            raise MailboxGone(mailbox_id)
         if recorded is not None and recorded != mailbox_id:
             self._set_aside(path, recorded)
             recorded = None

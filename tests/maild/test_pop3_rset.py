@@ -5,7 +5,9 @@ Regression: `RETR 3`, `RSET`, `QUIT` left message 3 \\Seen in IMAP (RSET forgot 
 """
 from __future__ import annotations
 
+import poplib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,14 @@ def test_dele_then_rset_still_restores_the_messages(node: Pop3Node) -> None:
     assert client.rset().startswith(b"+OK maildrop has 3 messages")
     client.quit()
     assert len(node.stored()) == 3 and seen_over_imap(node) == []
+
+
+def test_quit_after_the_mailbox_was_disabled_changes_nothing(node: Pop3Node) -> None:
+    client = node.login()
+    client.dele(1)
+    config = node.daemon.holder.current
+    disabled = {address: replace(box, enabled=False) for address, box in config.mailboxes.items()}
+    node.daemon.swap(replace(config, serial=config.serial + 1, mailboxes=disabled))
+    with pytest.raises(poplib.error_proto, match="no longer available"):
+        client.quit()
+    assert len(node.stored()) == len(MESSAGES)  # the deletion was not applied

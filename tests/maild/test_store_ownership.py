@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import imaplib
 import logging
 import time
 from dataclasses import replace
@@ -105,6 +106,22 @@ def test_session_of_the_deleted_mailbox_cannot_take_the_address_back(tmp_path: P
     assert len(set_aside_entries(tmp_path)) == 1
 
 
+def test_a_store_with_an_older_bundle_than_the_maildir_moves_nothing(tmp_path: Path) -> None:
+    run(Store(tmp_path).deliver(NEW, message("new")))
+    with pytest.raises(MailboxGone):  # OLD's id is lower: this bundle predates the address's new owner
+        run(Store(tmp_path).deliver(OLD, message("stale")))
+    assert run(inbox(Store(tmp_path), NEW)) == [message("new")]
+    assert not (tmp_path / ownership.DELETED_DIR).exists()
+
+
+def test_commands_beside_the_daemon_never_claim_or_move_a_maildir(tmp_path: Path) -> None:
+    run(Store(tmp_path).deliver(OLD, message("old")))
+    beside = Store(tmp_path, claims=False)  # e.g. `maild usage report` with its own bundle copy
+    assert beside.usage(NEW).messages == 1  # it sees the Maildir as it is...
+    assert ownership.owner(beside.maildir(NEW)) == 1  # ...and leaves it to the daemon to decide
+    assert not (tmp_path / ownership.DELETED_DIR).exists()
+
+
 def test_deleted_directory_is_never_a_domain(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         Store(tmp_path).maildir(replace(OLD, domain=ownership.DELETED_DIR))
@@ -166,3 +183,14 @@ def test_address_recreated_while_running_starts_empty_over_smtp_and_imap(tmp_pat
         assert b"for the new owner" in fetched
         client.logout()
         assert (tmp_path / "data" / "mail" / ownership.DELETED_DIR / "example.test").is_dir()
+
+
+def test_sessions_of_a_deleted_mailbox_end_at_their_next_command(tmp_path: Path, dns: DnsServer) -> None:
+    with imap_node(tmp_path, dns) as node:
+        node.deliver(message("for the old owner"))
+        client = node.client()
+        config = node.daemon.holder.current
+        node.daemon.swap(replace(config, serial=config.serial + 1, mailboxes={USER: mailbox(USER, PASSWORD)}))
+        with pytest.raises(imaplib.IMAP4.abort, match="no longer available"):
+            client.store("1", "+FLAGS", "(\\Deleted)")  # nothing in the old owner's name any more
+            client.expunge()
