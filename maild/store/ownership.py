@@ -10,20 +10,29 @@ recorded is adopted by the first mailbox that uses it.
 """
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
 from maild.store import maildir
+
+log = logging.getLogger(__name__)
 
 OWNER_FILE = "tegami-mailbox-id"
 DELETED_DIR = ".deleted"  # in the mail root, beside the domains; no domain starts with "."
 
 
 def owner(path: Path) -> int | None:
-    """The mailbox id recorded in the Maildir `path`; None if none is (or there is no Maildir)."""
+    """The mailbox id recorded in the Maildir `path`; None if none is (or there is no Maildir).
+
+    An unreadable record counts as none (the mailbox using the address adopts the Maildir and
+    writes it anew) rather than failing every delivery to the address."""
     try:
         return int(path.joinpath(OWNER_FILE).read_text(encoding="ascii"))
     except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError):
+        log.warning("%s: unreadable %s, taken as no owner recorded", path, OWNER_FILE)
         return None
 
 
@@ -53,10 +62,10 @@ def purge(root: Path, cutoff: float) -> list[Path]:
     if not deleted.is_dir():
         return []
     removed = []
-    for domain in sorted(path for path in deleted.iterdir() if path.is_dir()):
+    for domain in sorted(path for path in deleted.iterdir() if path.is_dir() and not path.is_symlink()):
         for entry in sorted(domain.iterdir()):
             stamp = entry.name.rpartition(".")[2]
-            if entry.is_dir() and stamp.isdigit() and int(stamp) < cutoff:
+            if entry.is_dir() and not entry.is_symlink() and stamp.isdigit() and int(stamp) < cutoff:
                 shutil.rmtree(entry)
                 removed.append(entry)
         if not any(domain.iterdir()):

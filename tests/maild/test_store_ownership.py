@@ -122,6 +122,14 @@ def test_commands_beside_the_daemon_never_claim_or_move_a_maildir(tmp_path: Path
     assert not (tmp_path / ownership.DELETED_DIR).exists()
 
 
+def test_an_unreadable_owner_record_is_adopted_not_fatal(tmp_path: Path) -> None:
+    run(Store(tmp_path).deliver(OLD, message("old")))
+    maildir = Store(tmp_path).maildir(OLD)
+    (maildir / ownership.OWNER_FILE).write_bytes(b"\xff garbage")
+    run(Store(tmp_path).deliver(OLD, message("still delivered")))
+    assert ownership.owner(maildir) == OLD.id and len(run(inbox(Store(tmp_path), OLD))) == 2
+
+
 def test_deleted_directory_is_never_a_domain(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         Store(tmp_path).maildir(replace(OLD, domain=ownership.DELETED_DIR))
