@@ -80,6 +80,7 @@ class Mailbox:
     forward_keep_copy: bool = True  # False: forwarded mail is not stored here
     vacation: Vacation | None = None
     pool_bytes: int = 0  # the customer's storage pool shared by all its mailboxes; 0 = no pool
+    created: int = 0  # when the panel created it, microseconds since the epoch; 0: not given
 
     @property
     def address(self) -> str:

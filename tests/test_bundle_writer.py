@@ -42,6 +42,18 @@ def test_creating_a_mailbox_writes_its_nodes_bundle_with_the_hash(app: Flask, ma
     assert {(listener.kind, listener.port) for listener in config.server.listeners} >= {("mx", 2525), ("imaps", 1993)}
 
 
+def test_a_mailbox_created_again_at_its_address_is_told_apart(app: Flask, make: Factory) -> None:
+    domain = make.domain(name="example.jp")
+    deleted = make.mailbox(domain, "taro")
+    before = bundle(app, domain.node).mailbox("taro@example.jp")
+    mailboxes.delete_mailbox(make.system, deleted.id)
+    again = make.mailbox(domain, "taro")
+    after = bundle(app, domain.node).mailbox("taro@example.jp")
+    assert before is not None and after is not None and after.id == again.id
+    # SQLite may hand the newest deleted row's id to the next one: the creation time still differs.
+    assert after.created > before.created > 0
+
+
 def test_password_change_reaches_the_bundle(app: Flask, make: Factory) -> None:
     mailbox = make.mailbox()
     before = bundle(app, mailbox.domain.node)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
+from maild.config import Mailbox
 from maild.store import maildir
 
 log = logging.getLogger(__name__)
@@ -22,25 +24,49 @@ OWNER_FILE = "tegami-mailbox-id"
 DELETED_DIR = ".deleted"  # in the mail root, beside the domains; no domain starts with "."
 
 
-def owner(path: Path) -> int | None:
-    """The mailbox id recorded in the Maildir `path`; None if none is (or there is no Maildir).
+class Owner(NamedTuple):
+    """Which mailbox a Maildir is: its id and creation time (microseconds; 0 when unknown)."""
+
+    id: int
+    created: int = 0
+
+    @classmethod
+    def of(cls, mailbox: Mailbox) -> Owner:
+        return cls(mailbox.id, mailbox.created)
+
+    def newer_than(self, other: Owner) -> bool:
+        """Whether this mailbox came after `other` at the same address. The creation time decides
+        when both are known (SQLite can give a re-created mailbox the deleted one's id), else the
+        id (ids only grow otherwise)."""
+        if self.created and other.created and self.created != other.created:
+            return self.created > other.created
+        return self.id > other.id
+
+    def same_as(self, other: Owner) -> bool:
+        return not self.newer_than(other) and not other.newer_than(self)
+
+
+def owner(path: Path) -> Owner | None:
+    """The mailbox recorded in the Maildir `path` (`<id> <created>`, or `<id>` as first written);
+    None if none is, or there is no Maildir.
 
     An unreadable record counts as none (the mailbox using the address adopts the Maildir and
     writes it anew) rather than failing every delivery to the address."""
     try:
-        return int(path.joinpath(OWNER_FILE).read_text(encoding="ascii"))
+        fields = path.joinpath(OWNER_FILE).read_text(encoding="ascii").split()
+        return Owner(*(int(field) for field in fields))
     except FileNotFoundError:
         return None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, TypeError, UnicodeDecodeError):
         log.warning("%s: unreadable %s, taken as no owner recorded", path, OWNER_FILE)
         return None
 
 
-def record(path: Path, mailbox_id: int) -> None:
-    """Make the Maildir `path` if missing and durably mark it as `mailbox_id`'s."""
+def record(path: Path, mailbox: Owner) -> None:
+    """Make the Maildir `path` if missing and durably mark it as `mailbox`'s."""
     maildir.make_maildir(path)
     # Written in the Maildir's tmp/, fsynced and renamed into the Maildir itself.
-    maildir.write_durably(path, ".", OWNER_FILE, f"{mailbox_id}\n".encode("ascii"))
+    maildir.write_durably(path, ".", OWNER_FILE, f"{mailbox.id} {mailbox.created}\n".encode("ascii"))
 
 
 def set_aside(root: Path, home: Path, previous_owner: int, now: float) -> Path:

@@ -90,8 +90,8 @@ class Store:
         self._committer = Committer()  # deliveries share thread hand-offs and directory fsyncs
         self.ledger = UsageLedger()  # per-customer pools and the usage journal (maild.usage)
         self._pools_primed: Config | None = None
-        self._owners: dict[Path, int] = {}  # Maildir -> mailbox id found or recorded there
-        self._gone: set[int] = set()  # mailboxes whose Maildir was set aside for a newer one
+        self._owners: dict[Path, ownership.Owner] = {}  # Maildir -> the mailbox found or recorded there
+        self._gone: set[ownership.Owner] = set()  # mailboxes whose Maildir was set aside for a newer one
 
     def maildir(self, mailbox: Mailbox, create: bool = False) -> Path:
         """INBOX of `mailbox`: `<root>/<domain>/<local>/Maildir`, made if `create`.
@@ -102,34 +102,35 @@ class Store:
         concurrent deliveries cannot both set the old mail aside.
         """
         path = _maildir_path(self.root, mailbox.domain.lower(), mailbox.local_part.lower())
-        if self.claims and self._owners.get(path) != mailbox.id:
-            self._claim(mailbox.id, path, create)
+        if self.claims and self._owners.get(path) != ownership.Owner.of(mailbox):
+            self._claim(ownership.Owner.of(mailbox), path, create)
         elif create and not self.claims:
             path.mkdir(parents=True, exist_ok=True, mode=0o700)
         return path
 
-    def _claim(self, mailbox_id: int, path: Path, create: bool) -> None:
-        """Make `path` the Maildir of `mailbox_id`: set aside one recorded for another mailbox,
-        adopt one with no owner recorded, make a missing one if `create`."""
-        if mailbox_id in self._gone:
-            raise MailboxGone(mailbox_id)
+    def _claim(self, mailbox: ownership.Owner, path: Path, create: bool) -> None:
+        """Make `path` the Maildir of `mailbox`: set aside one recorded for an older mailbox at
+        the address, adopt one with no owner (or only an id) recorded, make a missing one if
+        `create`. A newer mailbox recorded means this bundle is stale: MailboxGone."""
+        if mailbox in self._gone:
+            raise MailboxGone(mailbox.id)
         recorded = ownership.owner(path)
-        if recorded is not None and recorded > mailbox_id:  # ids only grow: a newer mailbox has it
-            raise MailboxGone(mailbox_id)
-        if recorded is not None and recorded != mailbox_id:
+        if recorded is not None and recorded.newer_than(mailbox):
+            raise MailboxGone(mailbox.id)
+        if recorded is not None and not recorded.same_as(mailbox):
             self._set_aside(path, recorded)
             recorded = None
-        if recorded is None:
-            if not create and not path.is_dir():
+        if recorded != mailbox:
+            if recorded is None and not create and not path.is_dir():
                 return  # nothing stored yet: whoever makes the Maildir records its owner
-            ownership.record(path, mailbox_id)
-        self._owners[path] = mailbox_id
+            ownership.record(path, mailbox)  # new, adopted, or completed with its creation time
+        self._owners[path] = mailbox
 
-    def _set_aside(self, path: Path, previous_owner: int) -> None:
+    def _set_aside(self, path: Path, previous_owner: ownership.Owner) -> None:
         """Move the previous owner's mail to `.deleted/` and forget everything cached for it."""
-        moved = ownership.set_aside(self.root, path.parent, previous_owner, time.time())
+        moved = ownership.set_aside(self.root, path.parent, previous_owner.id, time.time())
         log.warning("%s belonged to mailbox %d, not to the one using it now: moved to %s",
-                    path.parent, previous_owner, moved)
+                    path.parent, previous_owner.id, moved)
         self._gone.add(previous_owner)
         self._owners.pop(path, None)
         counter = self._quotas.pop(path, None)

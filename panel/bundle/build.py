@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select
@@ -85,7 +86,7 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
         select(Mailbox.id, Mailbox.local_part, Domain.name, Mailbox.password_hash, Mailbox.quota_bytes,
                Mailbox.enabled, Domain.customer_id, Plan.max_message_bytes, Plan.sends_per_hour,
                Plan.archiving, Mailbox.apop_enabled & Plan.allow_apop, Mailbox.apop_secret,
-               func.coalesce(Plan.storage_bytes, 0))
+               func.coalesce(Plan.storage_bytes, 0), Mailbox.created_at)
         .join(Domain, Mailbox.domain_id == Domain.id).join(Customer, Domain.customer_id == Customer.id)
         .join(Plan, Customer.plan_id == Plan.id).where(on_node).order_by(Mailbox.id)
     )
@@ -101,11 +102,21 @@ def node_content(session: Session, node: Node, config: Mapping[str, Any]) -> Bun
                                  quota_bytes=quota, enabled=enabled, customer_id=customer_id,
                                  max_message_bytes=max_bytes, sends_per_hour=per_hour, archive=archive,
                                  **self_service.get(id_, {}),
-                                 apop_secret=apop_secret if apop else None, pool_bytes=pool)
+                                 apop_secret=apop_secret if apop else None, pool_bytes=pool,
+                                 created=_microseconds(created))
                    for id_, local, domain, password_hash, quota, enabled, customer_id, max_bytes, per_hour,
-                   archive, apop, apop_secret, pool in mailboxes],
+                   archive, apop, apop_secret, pool, created in mailboxes],
         aliases=_aliases(session, on_node),
     )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _microseconds(moment: datetime) -> int:
+    """A creation time as the bundle's `created`: with the id, it tells maild a mailbox re-created
+    at an address from the deleted one (SQLite may reuse the id)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)  # UTCDateTime: always aware
 
 
 def _signing_key(key: DkimKey | None) -> BundleDkimKey | None:

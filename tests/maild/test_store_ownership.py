@@ -64,11 +64,11 @@ def test_reused_address_sees_only_its_own_mail_and_old_mail_is_set_aside(tmp_pat
     run(new_owner())
     assert store.usage(NEW).messages == 1
     assert store.ledger.pool_used(NEW.customer_id) == len(message("new"))
-    assert ownership.owner(store.maildir(NEW)) == 2
+    assert ownership.owner(store.maildir(NEW)).id == 2
     [entry] = set_aside_entries(tmp_path)
     assert entry.name.startswith("a.1.")
     kept = entry / "Maildir"
-    assert ownership.owner(kept) == 1
+    assert ownership.owner(kept).id == 1
     assert [path.read_bytes() for path in (kept / "new").iterdir()] == [message("old inbox")]
     assert [path.read_bytes() for path in (kept / ".Junk" / "new").iterdir()] == [message("old junk")]
 
@@ -79,7 +79,7 @@ def test_maildir_from_before_owners_were_recorded_is_adopted_with_its_mail(tmp_p
     (maildir / ownership.OWNER_FILE).unlink()
 
     assert run(inbox(Store(tmp_path), NEW)) == [message("kept")]
-    assert ownership.owner(maildir) == 2
+    assert ownership.owner(maildir).id == 2
     assert not (tmp_path / ownership.DELETED_DIR).exists()
 
 
@@ -106,6 +106,27 @@ def test_session_of_the_deleted_mailbox_cannot_take_the_address_back(tmp_path: P
     assert len(set_aside_entries(tmp_path)) == 1
 
 
+def test_a_reused_id_with_a_new_creation_time_is_a_new_mailbox(tmp_path: Path) -> None:
+    first = replace(OLD, created=1_000_000)
+    again = replace(OLD, created=2_000_000)  # SQLite gave the re-created address the same id
+    run(Store(tmp_path).deliver(first, message("first")))
+    run(Store(tmp_path).deliver(again, message("again")))
+    assert run(inbox(Store(tmp_path), again)) == [message("again")]
+    [entry] = set_aside_entries(tmp_path)
+    assert ownership.owner(entry / "Maildir") == (OLD.id, 1_000_000)
+    with pytest.raises(MailboxGone):
+        run(Store(tmp_path).deliver(first, message("stale bundle")))
+
+
+def test_an_owner_recorded_without_creation_time_is_completed(tmp_path: Path) -> None:
+    run(Store(tmp_path).deliver(OLD, message("before")))
+    maildir = Store(tmp_path).maildir(OLD)
+    (maildir / ownership.OWNER_FILE).write_text(f"{OLD.id}\n")  # as the first version wrote it
+    run(Store(tmp_path).deliver(replace(OLD, created=5), message("after")))
+    assert ownership.owner(maildir) == (OLD.id, 5)
+    assert len(run(inbox(Store(tmp_path), replace(OLD, created=5)))) == 2
+
+
 def test_a_store_with_an_older_bundle_than_the_maildir_moves_nothing(tmp_path: Path) -> None:
     run(Store(tmp_path).deliver(NEW, message("new")))
     with pytest.raises(MailboxGone):  # OLD's id is lower: this bundle predates the address's new owner
@@ -118,7 +139,7 @@ def test_commands_beside_the_daemon_never_claim_or_move_a_maildir(tmp_path: Path
     run(Store(tmp_path).deliver(OLD, message("old")))
     beside = Store(tmp_path, claims=False)  # e.g. `maild usage report` with its own bundle copy
     assert beside.usage(NEW).messages == 1  # it sees the Maildir as it is...
-    assert ownership.owner(beside.maildir(NEW)) == 1  # ...and leaves it to the daemon to decide
+    assert ownership.owner(beside.maildir(NEW)).id == 1  # ...and leaves it to the daemon to decide
     assert not (tmp_path / ownership.DELETED_DIR).exists()
 
 
@@ -127,7 +148,7 @@ def test_an_unreadable_owner_record_is_adopted_not_fatal(tmp_path: Path) -> None
     maildir = Store(tmp_path).maildir(OLD)
     (maildir / ownership.OWNER_FILE).write_bytes(b"\xff garbage")
     run(Store(tmp_path).deliver(OLD, message("still delivered")))
-    assert ownership.owner(maildir) == OLD.id and len(run(inbox(Store(tmp_path), OLD))) == 2
+    assert ownership.owner(maildir).id == OLD.id and len(run(inbox(Store(tmp_path), OLD))) == 2
 
 
 def test_deleted_directory_is_never_a_domain(tmp_path: Path) -> None:
