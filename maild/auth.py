@@ -125,8 +125,9 @@ class Authenticator:
         if mailbox is not None and not _may_log_in(config, mailbox):
             mailbox = None
         if await verify(mailbox) and mailbox is not None:
-            for key in keys:
-                self.throttle.clear(key)
+            # The account's failures only: one good login must not wipe the guesses its client
+            # made at other accounts (the IP's count fades with the window instead).
+            self.throttle.clear(keys[1])
             return LoginResult(Outcome.OK, mailbox)
         delay = self.throttle.delay(*keys)
         for key in keys:
@@ -150,7 +151,8 @@ def still_allowed(config: Config, mailbox: Mailbox) -> bool:
     """Whether a session logged in as `mailbox` may go on under `config` (a newer bundle): the
     mailbox is still there, the same one (not deleted and created again), and may log in."""
     current = config.mailbox(mailbox.address)
-    return current is not None and current.id == mailbox.id and _may_log_in(config, current)
+    return (current is not None and (current.id, current.created) == (mailbox.id, mailbox.created)
+            and _may_log_in(config, current))
 
 
 def _may_log_in(config: Config, mailbox: Mailbox) -> bool:

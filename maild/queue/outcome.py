@@ -11,6 +11,8 @@ NO_ANSWER = "4.4.1"  # connection refused, timed out or dropped before the trans
 CONNECTION_LOST = "4.4.2"  # dropped during the transaction
 DNS_TEMPORARY = "4.4.3"  # SERVFAIL, timeout, or no MX host with an address
 NO_SUCH_DOMAIN = "5.1.2"  # NXDOMAIN, a malformed domain, or no MX and no address
+MAILBOX_UNAVAILABLE = "5.2.1"  # a local mailbox disabled, or its domain not served
+MAILBOX_FULL = "5.2.2"  # a local mailbox over its quota
 NULL_MX = "5.1.10"  # RFC 7505: the domain accepts no mail
 SMTPUTF8_REQUIRED = "5.6.7"  # the address needs SMTPUTF8 and the server does not offer it
 

@@ -31,11 +31,13 @@ from pathlib import Path
 from maild.config import Config, Mailbox, Server
 from maild.queue import smtp_client
 from maild.queue.dsn import Notice, build_report
-from maild.queue.outcome import LOCAL_ERROR, SUCCESS, Outcome
+from maild.queue.outcome import LOCAL_ERROR, MAILBOX_FULL, MAILBOX_UNAVAILABLE, SUCCESS, Outcome
 from maild.queue.routing import RouteError, Router
 from maild.queue.spool import DELIVERED, FAILED, PENDING, REPORTED, Envelope, Recipient, Spool, new_id
 from maild.runtime import ConfigSource, MailStore
+from maild.smtp import routing
 from maild.smtp.trace import return_path
+from maild.store.quota import over_quota
 from maild.srs import InvalidAddress, Srs, is_srs
 
 log = logging.getLogger("maild.queue")
@@ -205,7 +207,7 @@ class Queue:
         async with self._slots:
             mailbox = config.mailbox(group[0].address) if self.store else None
             if mailbox is not None and self.store is not None:
-                outcomes = {group[0].address: await self._deliver_local(mailbox, return_path(envelope.sender) + data)}
+                outcomes = {group[0].address: await self._deliver_local(config, mailbox, return_path(envelope.sender) + data)}
             else:
                 outcomes = await self._deliver_remote(envelope, config, group, data, executor)
         for recipient in group:
@@ -220,8 +222,14 @@ class Queue:
         async with saving:
             await asyncio.to_thread(self.spool.save, envelope)
 
-    async def _deliver_local(self, mailbox: Mailbox, data: bytes) -> Outcome:
+    async def _deliver_local(self, config: Config, mailbox: Mailbox, data: bytes) -> Outcome:
+        """Into the store, under the rules the MX applies to the same mailbox (refusals here are
+        permanent, as Dovecot's delivery makes a full mailbox's)."""
         assert self.store is not None
+        if not mailbox.enabled or routing.hosted_domain(config, mailbox.address.lower()) is None:
+            return Outcome(MAILBOX_UNAVAILABLE, f"mailbox {mailbox.address} is disabled or not served", "local")
+        if over_quota(self.store.usage(mailbox).bytes, mailbox, len(data)):
+            return Outcome(MAILBOX_FULL, f"mailbox {mailbox.address} is full", "local")
         try:
             await self.store.deliver(mailbox, data)
         except Exception as error:  # over quota, disk full...: keep it queued, retry, bounce at expiry

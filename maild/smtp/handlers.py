@@ -18,13 +18,14 @@ import dns.resolver
 from aiosmtpd.smtp import MISSING, AuthResult
 
 from maild import archive, local_delivery, replies
-from maild.auth import Outcome
+from maild.auth import Outcome, still_allowed
 from maild.config import Config, Mailbox
 from maild.queue.dsn import refusal_report
 from maild.runtime import Runtime
 from maild.smtp import routing, signing, trace, verify
 from maild.smtp.protocol import HookDir, MailEnvelope, MailSession, MailSMTP
 from maild.smtp.routing import Refused
+from maild.store.quota import over_quota
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +63,6 @@ def client_ip(session: MailSession) -> str:
 def envelope_sender(envelope: MailEnvelope) -> str:
     """The envelope sender, "" for the null sender."""
     return "" if envelope.mail_from == NULL_SENDER else envelope.mail_from or ""
-
-
-def over_quota(usage_bytes: int, mailbox: Mailbox, incoming: int) -> bool:
-    """Whether `incoming` more bytes would not fit; a quota of 0 means unlimited."""
-    return mailbox.quota_bytes > 0 and usage_bytes + incoming > mailbox.quota_bytes
 
 
 class MailHandler(HookDir):
@@ -327,6 +323,9 @@ class SubmissionHandler(MailHandler):
         mailbox = session.mailbox
         if mailbox is None:
             return str(replies.AUTH_REQUIRED)
+        if not still_allowed(self.runtime.config, mailbox):  # deleted or disabled since its AUTH
+            session.mailbox = None
+            return replies.MAILBOX_DISABLED.format(address=mailbox.address)
         if address == NULL_SENDER:
             return str(replies.SENDER_REQUIRED)
         if not routing.may_send_as(session.config, mailbox, address):

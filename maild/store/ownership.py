@@ -74,7 +74,8 @@ def set_aside(root: Path, home: Path, previous_owner: int, now: float) -> Path:
     where it went."""
     target = root / DELETED_DIR / home.parent.name / f"{home.name}.{previous_owner}.{int(now)}"
     grown = {directory.parent for directory in (target.parent.parent, target.parent) if not directory.is_dir()}
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for directory in (target.parent.parent, target.parent):  # each 0700, like the domains beside them
+        directory.mkdir(exist_ok=True, mode=0o700)
     home.rename(target)
     for directory in grown | {home.parent, target.parent}:
         maildir.fsync_dir(directory)

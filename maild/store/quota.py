@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from maild.config import Mailbox
 from maild.store import maildir
 
 FILE_NAME = "maildirsize"
@@ -47,6 +48,11 @@ def _scan(root: Path) -> Usage:
                     total += size
                     count += 1
     return Usage(total, count)
+
+
+def over_quota(usage_bytes: int, mailbox: Mailbox, incoming: int) -> bool:
+    """Whether `incoming` more bytes would not fit; a quota of 0 means unlimited."""
+    return mailbox.quota_bytes > 0 and usage_bytes + incoming > mailbox.quota_bytes
 
 
 class QuotaCounter:

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from maild.config import Config, Mailbox, Server
+from maild.config import Config, Domain, Mailbox, Server
 from maild.queue import Queue
 from maild.srs import Srs
 from maild.store import Store
@@ -111,6 +111,7 @@ def node(resolver: str, port: int, *, mailboxes: Iterable[Mailbox] = (), **serve
     return Config(
         schema=1, serial=1, checksum="test",
         server=Server(node="origin", hostname=HOSTNAME, listeners=(), **settings),
+        domains={box.domain: Domain(box.domain, "active", box.customer_id) for box in mailboxes},
         mailboxes={box.address: box for box in mailboxes},
     )
 

@@ -6,6 +6,7 @@ import base64
 import imaplib
 import smtplib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,15 @@ def test_login_needs_a_mailbox_in_a_domain_the_node_serves(
         maild: LiveDaemon, username: str, smtp_code: int, imap_status: str) -> None:
     assert smtp_login(maild, username) == smtp_code
     assert imap_login(maild, username) == imap_status
+
+
+def test_an_authenticated_submission_session_stops_sending_once_its_mailbox_is_disabled(maild: LiveDaemon) -> None:
+    with smtplib.SMTP_SSL("127.0.0.1", maild.port("submissions"), timeout=20, context=insecure_context()) as smtp:
+        smtp.login("user@active.test", PASSWORD)
+        config = maild.holder.current
+        disabled = replace(config.mailboxes["user@active.test"], enabled=False)
+        maild.holder.swap(replace(config, serial=config.serial + 1,
+                                  mailboxes={**config.mailboxes, "user@active.test": disabled}))
+        code, reply = smtp.mail("user@active.test")
+    assert (code, reply[:5]) == (550, b"5.2.1")
+    assert maild.queue.queued == []

@@ -152,6 +152,22 @@ async def test_forwarded_mail_that_cannot_be_delivered_bounces_to_the_original_s
 
 
 @async_test
+async def test_local_delivery_from_the_queue_keeps_the_mxs_rules(tmp_path: Path) -> None:
+    """Forwarded copies reach local mailboxes through the queue: a disabled or full one refuses
+    them for good, as the MX would, and the sender hears of it."""
+    off = replace(ALICE, id=2, local_part="off", enabled=False)
+    full = replace(ALICE, id=3, local_part="full", quota_bytes=10)
+    async with Net(tmp_path, ELSEWHERE, ("127.0.0.3",), mailboxes=[off, full]) as net:
+        await net.queue.enqueue(SENDER, [off.address, full.address], MESSAGE)
+        await net.drained()
+    [bounce] = net.sink("127.0.0.3").received
+    _, _, recipients = delivery_status(bounce.data)
+    assert {field(r, "Final-Recipient"): field(r, "Status") for r in recipients} == {
+        f"rfc822; {off.address}": "5.2.1", f"rfc822; {full.address}": "5.2.2"}
+    assert net.store is not None and net.store.usage(full).messages == net.store.usage(off).messages == 0
+
+
+@async_test
 async def test_temporary_refusal_is_retried_and_accepted_recipients_are_not_sent_again(
         tmp_path: Path) -> None:
     async with Net(tmp_path, DEST, queue_retry_base=30.0) as net:

@@ -5,7 +5,7 @@ import asyncio
 from dataclasses import replace
 
 from maild import replies
-from maild.auth import Authenticator, Outcome, Throttle, ThrottlePolicy
+from maild.auth import Authenticator, Outcome, Throttle, ThrottlePolicy, still_allowed
 from tests.maild.support import mailbox, node_config
 
 
@@ -65,6 +65,33 @@ def test_per_account_failures_refuse_that_account_from_any_address() -> None:
         return (await authenticator.login(config, "198.51.100.7", "bob@example.test", "right")).outcome
 
     assert asyncio.run(spray()) is Outcome.THROTTLED
+
+
+def test_a_good_login_does_not_forgive_the_clients_guesses_at_other_accounts() -> None:
+    config = node_config(mailboxes=[mailbox("bob@example.test", "right")])
+    authenticator = Authenticator(Throttle(ThrottlePolicy(tarpit_after=100, refuse_after=6)))
+
+    async def interleaved() -> Outcome:
+        async def guess_twice(round_: int) -> None:
+            for n in range(2):
+                await authenticator.login(config, "192.0.2.9", f"victim{round_}{n}@example.test", "guess")
+
+        for round_ in range(2):
+            await guess_twice(round_)
+            assert (await authenticator.login(config, "192.0.2.9", "bob@example.test", "right")).outcome is Outcome.OK
+        await guess_twice(2)
+        return (await authenticator.login(config, "192.0.2.9", "bob@example.test", "right")).outcome
+
+    assert asyncio.run(interleaved()) is Outcome.THROTTLED  # 6 failures from the IP in the window
+
+
+def test_a_session_ends_with_its_mailbox_deleted_re_created_or_disabled() -> None:
+    bob = replace(mailbox("bob@example.test", "right"), created=100)
+    config = node_config(mailboxes=[bob])
+    assert still_allowed(config, bob)
+    for changed in (replace(bob, created=200), replace(bob, id=bob.id + 1), replace(bob, enabled=False)):
+        assert not still_allowed(node_config(mailboxes=[changed]), bob)
+    assert not still_allowed(node_config(mailboxes=[]), bob)
 
 
 def test_aiosmtpd_replies_gain_enhanced_codes_ours_keep_theirs() -> None:
