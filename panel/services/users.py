@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from panel.extensions import db
-from panel.models import Customer, Domain, Mailbox, Reseller, Role, User
+from panel.models import Customer, Domain, DomainStatus, Mailbox, Reseller, Role, User
 from panel.services import audit, validation
 from panel.services.access import get_visible, require_role
 from panel.services.actor import Actor
@@ -102,11 +102,17 @@ def authenticate(login: str, password: str) -> User | Mailbox | None:
     if user is not None and verify_password(password, user.password_hash):
         return user
     mailbox = _mailbox_by_address(login)
-    if mailbox is not None and mailbox.enabled and verify_password(password, mailbox.password_hash):
+    if mailbox is not None and mailbox_may_log_in(mailbox) and verify_password(password, mailbox.password_hash):
         return mailbox
     if user is None and mailbox is None:
         context().dummy_verify()
     return None
+
+
+def mailbox_may_log_in(mailbox: Mailbox) -> bool:
+    """Enabled, in an active domain: as the mail daemon rules for IMAP, POP3 and SMTP logins (a
+    pending domain's ownership is unproven, a suspended one's service stopped)."""
+    return mailbox.enabled and mailbox.domain.status == DomainStatus.ACTIVE
 
 
 def _mailbox_by_address(address: str) -> Mailbox | None:

@@ -6,6 +6,7 @@ from flask_login import UserMixin, current_user
 
 from panel.extensions import db, login_manager
 from panel.models import Mailbox, User
+from panel.services import users
 from panel.services.actor import Actor
 from panel.services.customers import acting_actor
 from panel.services.errors import ServiceError
@@ -43,7 +44,7 @@ def load_principal(session_id: str) -> Principal | None:
         return Principal(user) if user is not None and user.is_active else None
     if kind == "m":
         mailbox = db.session.get(Mailbox, int(raw_id))
-        return Principal(mailbox) if mailbox is not None and mailbox.enabled else None
+        return Principal(mailbox) if mailbox is not None and users.mailbox_may_log_in(mailbox) else None
     return None
 
 

@@ -7,7 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from panel.extensions import db
-from panel.models import AuditEvent, Plan, Role, User
+from panel.models import AuditEvent, DomainStatus, Plan, Role, User
+from panel.services import domains
+from panel.web.principal import load_principal
 from tests.factories import Factory
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -34,6 +36,17 @@ def test_mailbox_user_logs_in_with_address_and_password(make, client):
     page = client.get("/").text
     assert "My mailbox" in page and mailbox.email in page
     assert client.get("/customers/").status_code == 403
+
+
+@pytest.mark.parametrize("status", [DomainStatus.PENDING, DomainStatus.SUSPENDED])
+def test_mailbox_of_a_domain_not_in_service_cannot_log_in_or_stay(make, client, status):
+    mailbox = make.mailbox()
+    assert load_principal(f"m:{mailbox.id}") is not None
+    domains.set_domain_status(make.system, mailbox.domain_id, status)
+    assert load_principal(f"m:{mailbox.id}") is None  # a session from before no longer counts
+    response = client.post("/login", data={"login": mailbox.email, "password": Factory.PASSWORD})
+    assert "Wrong e-mail address or password." in response.text
+    assert client.get("/account/forwarding").status_code == 302
 
 
 def test_wrong_password_shows_message_and_stays_logged_out(make, client):
