@@ -37,6 +37,7 @@ from maild.config import Config, Mailbox
 from maild.i18n import bilingual, translations
 from maild.ledger import Journal
 from maild.runtime import ConfigSource
+from maild.smtp.trace import return_path
 from maild.store import Store, Usage
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,7 @@ class Reporter:
             level = self.warnings.crossed(box, used)
             if level:
                 notice = warning_message(box, level, used, config.server.hostname, config.server.language)
-                await self.store.deliver(box, notice)
+                await self.store.deliver(box, return_path("") + notice)  # from the system: <>
                 self.warnings.record(box, level)  # only once delivered: a failed one is tried again
                 warned.append((box, level))
                 log.info("quota warning (%d%%) delivered to %s", level, box.address)
