@@ -122,7 +122,7 @@ class Authenticator:
         if self.throttle.refused(*keys):
             return LoginResult(Outcome.THROTTLED)
         mailbox = config.mailbox(address)
-        if mailbox is not None and not _may_log_in(config, mailbox):
+        if mailbox is not None and not config.serves(mailbox):
             mailbox = None
         if await verify(mailbox) and mailbox is not None:
             # The account's failures only: one good login must not wipe the guesses its client
@@ -152,14 +152,7 @@ def still_allowed(config: Config, mailbox: Mailbox) -> bool:
     mailbox is still there, the same one (not deleted and created again), and may log in."""
     current = config.mailbox(mailbox.address)
     return (current is not None and (current.id, current.created) == (mailbox.id, mailbox.created)
-            and _may_log_in(config, current))
-
-
-def _may_log_in(config: Config, mailbox: Mailbox) -> bool:
-    """Enabled, in a domain this node serves: a pending (unproven) or suspended domain's
-    mailboxes neither read nor send, just as its mail is refused at the MX."""
-    domain = config.domains.get(mailbox.domain)
-    return mailbox.enabled and domain is not None and domain.status == "active"
+            and config.serves(current))
 
 
 def _verify_any(password: str, hashes: tuple[str, ...]) -> bool:

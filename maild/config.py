@@ -131,6 +131,12 @@ class Config:
         for name in ("domains", "mailboxes", "aliases"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 
+    def serves(self, mailbox: Mailbox) -> bool:
+        """Whether `mailbox` is in service: enabled, in an active domain (a pending domain's
+        ownership is unproven, a suspended one's service stopped). Logins and deliveries ask."""
+        domain = self.domains.get(mailbox.domain)
+        return mailbox.enabled and domain is not None and domain.status == "active"
+
     def mailbox(self, address: str) -> Mailbox | None:
         """The mailbox for `address` (any case in the domain), if hosted here."""
         local, _, domain = address.rpartition("@")

@@ -50,7 +50,7 @@ async def send_on(runtime: Runtime, sender: str, forwarder: str | None, recipien
     """Queue `message` for `recipients`. Forwarded for the hosted domain `forwarder`, the copies for
     other servers leave with an SRS sender, unless `sender` is null, hosted here (its SPF names
     this node) or not a plain address."""
-    recipients = _expanded(runtime.config, recipients)
+    recipients = _final_recipients(runtime.config, recipients)
     rewritten = _forwarding_sender(runtime, sender, forwarder)
     outside = recipients if rewritten == sender else [
         address for address in recipients if not _hosted(runtime.config, address)]
@@ -59,7 +59,7 @@ async def send_on(runtime: Runtime, sender: str, forwarder: str | None, recipien
                            for who, group in ((rewritten, outside), (sender, inside)) if group))
 
 
-def _expanded(config: Config, recipients: list[str]) -> list[str]:
+def _final_recipients(config: Config, recipients: list[str]) -> list[str]:
     """`recipients` with aliases and catch-alls of domains hosted here resolved to their mailboxes
     and outside addresses, which is what the queue delivers to (an address leading nowhere stays,
     for the queue to bounce)."""

@@ -35,7 +35,6 @@ from maild.queue.outcome import LOCAL_ERROR, MAILBOX_FULL, MAILBOX_UNAVAILABLE, 
 from maild.queue.routing import RouteError, Router
 from maild.queue.spool import DELIVERED, FAILED, PENDING, REPORTED, Envelope, Recipient, Spool, new_id
 from maild.runtime import ConfigSource, MailStore
-from maild.smtp import routing
 from maild.smtp.trace import return_path
 from maild.store.quota import over_quota
 from maild.srs import InvalidAddress, Srs, is_srs
@@ -226,7 +225,7 @@ class Queue:
         """Into the store, under the rules the MX applies to the same mailbox (refusals here are
         permanent, as Dovecot's delivery makes a full mailbox's)."""
         assert self.store is not None
-        if not mailbox.enabled or routing.hosted_domain(config, mailbox.address.lower()) is None:
+        if not config.serves(mailbox):
             return Outcome(MAILBOX_UNAVAILABLE, f"mailbox {mailbox.address} is disabled or not served", "local")
         if over_quota(self.store.usage(mailbox).bytes, mailbox, len(data)):
             return Outcome(MAILBOX_FULL, f"mailbox {mailbox.address} is full", "local")
